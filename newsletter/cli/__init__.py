@@ -1,0 +1,48 @@
+"""The ``newsletter`` command: parse, call one library function, print.
+
+Exit codes: 0 done; 1 a user error (one line, no traceback); 2 usage; 3 a send finished with
+failed or in-doubt deliveries.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from newsletter.cli import db_cmd, init_cmd, status_cmd, subscribers_cmd, tips_cmd
+from newsletter.cli._app import NewsletterGroup, State
+
+
+@click.group(cls=NewsletterGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "-c",
+    "config_path",
+    metavar="FILE",
+    help="config.toml to use (default: $NEWSLETTER_CONFIG, then ./config.toml).",
+)
+@click.option("--verbose", "-v", is_flag=True, help="Log more detail.")
+@click.version_option(package_name="newsletter")
+@click.pass_context
+def app(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
+    """A self-hosted sender for a weekly email newsletter."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    ctx.obj = State(config_path=config_path)
+
+
+app.add_command(init_cmd.init)
+app.add_command(status_cmd.status)
+app.add_command(db_cmd.db)
+app.add_command(tips_cmd.tips)
+app.add_command(subscribers_cmd.subscribers)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="newsletter")

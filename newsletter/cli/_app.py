@@ -1,0 +1,91 @@
+"""The root of the command tree: shared state, error presentation, output helpers."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from newsletter import db
+from newsletter.config import Settings, load_settings
+from newsletter.errors import NewsletterError
+
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+out_console = Console(highlight=False, soft_wrap=True)
+
+
+class UserError(click.ClickException):
+    """A ``NewsletterError`` as the CLI shows it: red, one line per problem, exit 1."""
+
+    exit_code = 1
+
+    def show(self, file: Any = None) -> None:
+        for line in self.message.splitlines():
+            err_console.print(f"[red]error:[/red] {escape(line)}")
+
+
+class NewsletterGroup(click.Group):
+    """Turns every foreseeable failure below it into a ``UserError``."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NewsletterError as exc:
+            raise UserError(str(exc)) from None
+
+
+@dataclass
+class State:
+    """What every command may need, built on first use."""
+
+    config_path: str | None = None
+    _settings: Settings | None = field(default=None, repr=False)
+    _engine: Engine | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config_path)
+        return self._settings
+
+    def engine(self, *, check: bool = True) -> Engine:
+        """The database engine; by default refuses a database behind the migrations."""
+        if self._engine is None:
+            url = db.resolve_url(self.settings.database.url, self.settings.base_dir)
+            self._engine = db.make_engine(url)
+        if check:
+            db.check_current(self._engine)
+        return self._engine
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One transaction on the checked database."""
+        with db.transaction(sessionmaker(self.engine(), expire_on_commit=False)) as session:
+            yield session
+
+
+pass_state = click.make_pass_decorator(State, ensure=True)
+
+
+def print_json(document: Any) -> None:
+    """One JSON document on stdout and nothing else."""
+    sys.stdout.write(json.dumps(document, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+def say(message: str) -> None:
+    """A line of normal output (Rich markup allowed)."""
+    out_console.print(message)
+
+
+def warn(message: str) -> None:
+    """A warning on stderr."""
+    err_console.print(f"[yellow]warning:[/yellow] {escape(message)}")

@@ -1,0 +1,345 @@
+"""Load ``config.toml`` and ``NEWSLETTER_*`` environment variables into one frozen ``Settings``.
+
+Order of precedence: built-in defaults < the TOML file < ``NEWSLETTER_<SECTION>_<KEY>``.
+Secrets (API key, signing keys, webhook secret) come from the environment only. Unknown keys
+and bad values are refused with a message that names them. This is the only module that reads
+``os.environ``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from newsletter.errors import ConfigError
+
+PROVIDER_NAMES = ("outbox", "postmark", "sendgrid", "mailgun", "resend", "ses", "smtp")
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+CONFIG_ENV = "NEWSLETTER_CONFIG"
+
+
+@dataclass(frozen=True)
+class NewsletterSection:
+    name: str = "Customer Service Tip of the Week"
+    from_email: str = "tips@example.com"
+    from_name: str = "Customer Service Solutions, Inc."
+    reply_to: str = ""
+    postal_address: str = ""
+    base_url: str = "http://127.0.0.1:8000"
+    subject: str = "{{ tip.title }} | Customer Service Tip of the Week"
+    templates_dir: str = ""
+    allow_html: bool = False
+
+
+@dataclass(frozen=True)
+class DatabaseSection:
+    url: str = "sqlite:///newsletter.db"
+
+
+@dataclass(frozen=True)
+class ScheduleSection:
+    day: str = "tue"
+    time: str = "09:00"
+    timezone: str = "America/New_York"
+    catch_up_hours: int = 48
+    alert_email: str = ""
+
+
+@dataclass(frozen=True)
+class ProviderSection:
+    name: str = "outbox"
+    outbox_dir: str = "outbox"
+    api_base: str = ""
+    message_stream: str = "broadcast"
+    domain: str = ""
+    region: str = ""
+    rate_limit: float = 0.0
+    concurrency: int = 4
+    batch_size: int = 0
+    max_attempts: int = 8
+    retry_cap_seconds: float = 300.0
+    lease_seconds: int = 120
+
+
+@dataclass(frozen=True)
+class WebSection:
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+
+@dataclass(frozen=True)
+class Link:
+    label: str
+    url: str
+
+
+DEFAULT_LINKS = (
+    Link("Signup for FREE Tips!", "/signup"),
+    Link("Contact Us", "/contact"),
+    Link("More Resources for You", "/resources"),
+    Link("Visit Our Home Page", "/"),
+)
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Secrets from the environment; never printed (``repr`` hides them)."""
+
+    api_key: str = field(default="", repr=False)
+    secret_key: str = field(default="", repr=False)
+    old_secret_keys: tuple[str, ...] = field(default=(), repr=False)
+    webhook_secret: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the program is configured with, loaded once."""
+
+    newsletter: NewsletterSection = NewsletterSection()
+    database: DatabaseSection = DatabaseSection()
+    schedule: ScheduleSection = ScheduleSection()
+    provider: ProviderSection = ProviderSection()
+    web: WebSection = WebSection()
+    links: tuple[Link, ...] = DEFAULT_LINKS
+    secrets: Secrets = field(default=Secrets(), repr=False)
+    base_dir: Path = Path(".")
+    source: Path | None = None
+
+    def path(self, value: str) -> Path:
+        """A path from the config, relative to the config file's folder."""
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+    def require_secret_key(self) -> list[str]:
+        """The signing keys, newest first; a clear error when none is set."""
+        if not self.secrets.secret_key:
+            raise ConfigError(
+                "NEWSLETTER_SECRET_KEY is not set: links in emails are signed with it "
+                "(make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        return [self.secrets.secret_key, *self.secrets.old_secret_keys]
+
+
+_SECTIONS: dict[str, type[Any]] = {
+    "newsletter": NewsletterSection,
+    "database": DatabaseSection,
+    "schedule": ScheduleSection,
+    "provider": ProviderSection,
+    "web": WebSection,
+}
+_TOP_LEVEL = (*_SECTIONS, "links")
+
+
+def find_config(explicit: str | Path | None, env: Mapping[str, str]) -> Path | None:
+    """``--config``, then ``NEWSLETTER_CONFIG``, then ``./config.toml``; None if none exists."""
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found")
+        return path
+    if env.get(CONFIG_ENV):
+        path = Path(env[CONFIG_ENV])
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found (from {CONFIG_ENV})")
+        return path
+    default = Path("config.toml")
+    return default if default.is_file() else None
+
+
+def load_settings(
+    config_path: str | Path | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
+    """Build the ``Settings`` from the config file (if any) and the environment."""
+    env = os.environ if env is None else env
+    path = find_config(config_path, env)
+    data: dict[str, Any] = {}
+    if path is not None:
+        data = _read_toml(path)
+    return settings_from_mapping(data, env, path)
+
+
+def settings_from_mapping(
+    data: Mapping[str, Any], env: Mapping[str, str], path: Path | None = None
+) -> Settings:
+    """Validate parsed TOML plus env overrides; raise ``ConfigError`` naming the bad key."""
+    where = str(path) if path else "config"
+    for key in data:
+        if key not in _TOP_LEVEL:
+            raise ConfigError(f"{where}: unknown section [{key}]{_suggest(key, _TOP_LEVEL)}")
+    sections: dict[str, Any] = {}
+    for name, cls in _SECTIONS.items():
+        raw = data.get(name, {})
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{where}: [{name}] must be a table")
+        sections[name] = _build_section(name, cls, raw, env, where)
+    links = _build_links(data.get("links"), where)
+    base_dir = path.resolve().parent if path else Path.cwd()
+    settings = Settings(
+        **sections,
+        links=links,
+        secrets=_secrets(env),
+        base_dir=base_dir,
+        source=path,
+    )
+    _validate(settings)
+    return settings
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _suggest(word: str, choices: tuple[str, ...] | list[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _build_section(
+    name: str, cls: type[Any], raw: dict[str, Any], env: Mapping[str, str], where: str
+) -> Any:
+    hints = get_type_hints(cls)
+    keys = [f.name for f in dataclasses.fields(cls)]
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in hints:
+            raise ConfigError(f"{where}: unknown key '{key}' in [{name}]{_suggest(key, keys)}")
+        values[key] = _check_type(f"[{name}] {key}", value, hints[key], where)
+    prefix = f"NEWSLETTER_{name.upper()}_"
+    for var, text in env.items():
+        if not var.startswith(prefix):
+            continue
+        key = var[len(prefix) :].lower()
+        if key not in hints:
+            raise ConfigError(f"unknown environment variable {var}{_suggest(key, keys)}")
+        values[key] = _parse_env(var, text, hints[key])
+    return cls(**values)
+
+
+def _check_type(label: str, value: Any, kind: Any, where: str) -> Any:
+    ok = {
+        str: isinstance(value, str),
+        bool: isinstance(value, bool),
+        int: isinstance(value, int) and not isinstance(value, bool),
+        float: isinstance(value, int | float) and not isinstance(value, bool),
+    }[kind]
+    if not ok:
+        wanted = {str: "a string", bool: "true or false", int: "a whole number", float: "a number"}
+        raise ConfigError(f"{where}: {label} must be {wanted[kind]}, got {value!r}")
+    return float(value) if kind is float else value
+
+
+def _parse_env(var: str, text: str, kind: Any) -> Any:
+    try:
+        if kind is bool:
+            lowered = text.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(text)
+        return kind(text)
+    except ValueError:
+        wanted = {bool: "true or false", int: "a whole number", float: "a number"}
+        raise ConfigError(f"{var} must be {wanted.get(kind, 'text')}, got {text!r}") from None
+
+
+def _build_links(raw: Any, where: str) -> tuple[Link, ...]:
+    if raw is None:
+        return DEFAULT_LINKS
+    if not isinstance(raw, list):
+        raise ConfigError(f"{where}: [[links]] must be a list of tables with label and url")
+    links = []
+    for i, item in enumerate(raw, start=1):
+        if not isinstance(item, dict):
+            raise ConfigError(f"{where}: links entry {i} must be a table with label and url")
+        for key in item:
+            if key not in ("label", "url"):
+                raise ConfigError(
+                    f"{where}: unknown key '{key}' in links entry {i}"
+                    f"{_suggest(key, ('label', 'url'))}"
+                )
+        label, url = item.get("label"), item.get("url")
+        if not isinstance(label, str) or not label or not isinstance(url, str) or not url:
+            raise ConfigError(f"{where}: links entry {i} needs a non-empty label and url")
+        links.append(Link(label, url))
+    return tuple(links)
+
+
+def _secrets(env: Mapping[str, str]) -> Secrets:
+    old = tuple(
+        k.strip() for k in env.get("NEWSLETTER_OLD_SECRET_KEYS", "").split(",") if k.strip()
+    )
+    return Secrets(
+        api_key=env.get("NEWSLETTER_API_KEY", ""),
+        secret_key=env.get("NEWSLETTER_SECRET_KEY", ""),
+        old_secret_keys=old,
+        webhook_secret=env.get("NEWSLETTER_WEBHOOK_SECRET", ""),
+    )
+
+
+_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def _validate(s: Settings) -> None:
+    def bad(key: str, message: str) -> ConfigError:
+        return ConfigError(f"{key}: {message}")
+
+    if not s.newsletter.base_url.startswith(("http://", "https://")):
+        raise bad(
+            "[newsletter] base_url",
+            f"must start with http:// or https://, got {s.newsletter.base_url!r}",
+        )
+    for key in ("from_email", "reply_to"):
+        value = getattr(s.newsletter, key)
+        if value and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+            raise bad(f"[newsletter] {key}", f"is not an email address: {value!r}")
+    _choice("[schedule] day", s.schedule.day, DAY_NAMES)
+    if not _TIME.match(s.schedule.time):
+        raise bad("[schedule] time", f"must be HH:MM on a 24-hour clock, got {s.schedule.time!r}")
+    try:
+        ZoneInfo(s.schedule.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise bad(
+            "[schedule] timezone",
+            f"unknown time zone {s.schedule.timezone!r} "
+            "(use an IANA name such as 'America/New_York')",
+        ) from None
+    if s.schedule.catch_up_hours < 0:
+        raise bad("[schedule] catch_up_hours", "must be 0 or more")
+    p = s.provider
+    _choice("[provider] name", p.name, PROVIDER_NAMES)
+    for key, value, low in (
+        ("rate_limit", p.rate_limit, 0),
+        ("batch_size", p.batch_size, 0),
+        ("concurrency", p.concurrency, 1),
+        ("max_attempts", p.max_attempts, 1),
+        ("retry_cap_seconds", p.retry_cap_seconds, 0),
+        ("lease_seconds", p.lease_seconds, 10),
+    ):
+        if value < low:
+            raise bad(f"[provider] {key}", f"must be {low} or more, got {value}")
+    if not 1 <= s.web.port <= 65535:
+        raise bad("[web] port", f"must be between 1 and 65535, got {s.web.port}")
+    if not s.database.url.strip():
+        raise bad("[database] url", "must not be empty")
+
+
+def _choice(label: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(
+            f"{label}: {value!r} is not one of {', '.join(choices)}{_suggest(value, choices)}"
+        )

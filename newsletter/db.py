@@ -1,0 +1,152 @@
+"""The database: engine and sessions, SQLite pragmas, and the Alembic migrations.
+
+SQLite is opened with WAL (readers never block the sender), foreign keys on, and a busy
+timeout, so that the web app, the scheduler and the CLI can share one file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from newsletter.errors import ConfigError, DatabaseError
+from newsletter.resources import migrations_dir
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def resolve_url(url: str, base_dir: Path) -> URL:
+    """Parse a database URL; a relative SQLite path is taken from ``base_dir`` (config's folder)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"[database] url: not a database URL: {mask_url(url)!r}") from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        path = Path(parsed.database or "").expanduser()
+        if not path.is_absolute():
+            parsed = parsed.set(database=str(base_dir / path))
+    return parsed
+
+
+def mask_url(url: str | URL) -> str:
+    """The URL with any password replaced by ``***``."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable database URL>"
+
+
+def make_engine(url: str | URL) -> Engine:
+    """An engine with our pragmas (SQLite) or the psycopg 3 driver (PostgreSQL)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    kwargs: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (NoSuchModuleError, ModuleNotFoundError) as exc:
+        hint = (
+            " (install the extra: pip install 'newsletter[postgres]')"
+            if "postgres" in str(parsed.drivername)
+            else ""
+        )
+        raise ConfigError(f"[database] url: no driver for {parsed.drivername}{hint}") from exc
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded objects usable after commit."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session in one transaction: committed on success, rolled back on any error."""
+    with factory() as session, session.begin():
+        yield session
+
+
+def alembic_config(engine: Engine) -> Config:
+    """An Alembic config that runs our migrations on ``engine``."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir()))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def head_revision() -> str | None:
+    """The newest migration shipped with this version."""
+    script = ScriptDirectory(str(migrations_dir()))
+    return script.get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration the database is at; None for an empty database."""
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    except OperationalError as exc:
+        raise DatabaseError(
+            f"cannot open the database {mask_url(engine.url)}: {_reason(exc)}"
+        ) from None
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str | None]:
+    """Run the migrations up to head; returns (before, after)."""
+    _ensure_sqlite_folder(engine)
+    before = current_revision(engine)
+    command.upgrade(alembic_config(engine), "head")
+    return before, current_revision(engine)
+
+
+def check_current(engine: Engine) -> None:
+    """Refuse to go on with a database that is missing or behind the migrations."""
+    if engine.url.get_backend_name() == "sqlite":
+        path = engine.url.database or ""
+        if path not in ("", ":memory:") and not Path(path).exists():
+            raise DatabaseError(
+                f"no database at {path}: run `newsletter init` or `newsletter db upgrade`"
+            )
+    current, head = current_revision(engine), head_revision()
+    if current != head:
+        raise DatabaseError(
+            f"the database is at migration {current or 'none'}, this version needs {head}: "
+            "run `newsletter db upgrade`"
+        )
+
+
+def _ensure_sqlite_folder(engine: Engine) -> None:
+    if engine.url.get_backend_name() == "sqlite" and engine.url.database not in (
+        None,
+        "",
+        ":memory:",
+    ):
+        Path(engine.url.database or "").parent.mkdir(parents=True, exist_ok=True)
+
+
+def _reason(exc: OperationalError) -> str:
+    return str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
