@@ -6,24 +6,26 @@ timeout, so that the web app, the scheduler and the CLI can share one file.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.types import TypeEngine
 
 from newsletter.errors import ConfigError, DatabaseError
 from newsletter.resources import migrations_dir
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+T = TypeVar("T")
 
 
 def resolve_url(url: str, base_dir: Path) -> URL:
@@ -137,6 +139,41 @@ def check_current(engine: Engine) -> None:
             f"the database is at migration {current or 'none'}, this version needs {head}: "
             "run `newsletter db upgrade`"
         )
+
+
+def driver_value(conn: Connection, type_: TypeEngine[T], value: T) -> Any:
+    """``value`` as the driver wants it for a column of ``type_`` (converted once, reused)."""
+    processor = type_.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    return processor(value) if processor else value
+
+
+def executemany(
+    conn: Connection, target: tuple[str, Sequence[str]], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Insert many rows of driver-ready values by the driver's bulk path.
+
+    For bulk loads only: SQLAlchemy's per-row parameter handling was most of the time of a
+    100,000-row import. Values must already be driver values (see ``driver_value``); the
+    table and column names are our own constants.
+    """
+    if not rows:
+        return
+    name, columns = target
+    if conn.dialect.name == "postgresql":
+        # COPY is PostgreSQL's bulk path, several times faster than executemany.
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    sql = f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({marks(conn, len(columns))})"  # noqa: S608
+    conn.exec_driver_sql(sql, list(rows))
+
+
+def marks(conn: Connection, count: int) -> str:
+    """``count`` positional placeholders in the driver's own style, for driver-level SQL."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    return ", ".join([mark] * count)
 
 
 def _ensure_sqlite_folder(engine: Engine) -> None:

@@ -112,8 +112,9 @@ def parse_tip_text(text: str, source: str) -> TipDraft:
 def _yaml_reason(exc: yaml.YAMLError) -> str:
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     mark = getattr(exc, "problem_mark", None)
-    # +1 for the opening '---' line that python-frontmatter strips, +1 for 1-based lines.
-    return f"{problem} (line {mark.line + 2})" if mark is not None else str(problem)
+    # python-frontmatter hands YAML the text from the end of the opening '---' on, so the
+    # 0-based line in the mark is the file's 1-based line.
+    return f"{problem} (line {mark.line + 1})" if mark is not None else str(problem)
 
 
 def _text_field(meta: dict[str, Any], key: str, source: str) -> str:

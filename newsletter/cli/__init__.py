@@ -34,6 +34,7 @@ def app(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     ctx.obj = State(config_path=config_path)
+    ctx.call_on_close(ctx.obj.close)
 
 
 app.add_command(init_cmd.init)

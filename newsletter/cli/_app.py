@@ -66,6 +66,12 @@ class State:
             db.check_current(self._engine)
         return self._engine
 
+    def close(self) -> None:
+        """Release the database connections (the command is over)."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         """One transaction on the checked database."""
