@@ -10,7 +10,7 @@ import logging
 
 import click
 
-from newsletter.cli import db_cmd, init_cmd, status_cmd, subscribers_cmd, tips_cmd
+from newsletter.cli import db_cmd, init_cmd, preview_cmd, status_cmd, subscribers_cmd, tips_cmd
 from newsletter.cli._app import NewsletterGroup, State
 
 
@@ -39,6 +39,7 @@ def app(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
 
 app.add_command(init_cmd.init)
 app.add_command(status_cmd.status)
+app.add_command(preview_cmd.preview)
 app.add_command(db_cmd.db)
 app.add_command(tips_cmd.tips)
 app.add_command(subscribers_cmd.subscribers)

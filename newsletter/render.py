@@ -1,0 +1,220 @@
+"""A tip becomes an email: Markdown → HTML → Jinja2 → premailer, once per edition.
+
+Per recipient nothing is rendered again: the stored HTML and text carry placeholders that
+``Personaliser`` fills by plain string joins (name, unsubscribe URL).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+from urllib.parse import urljoin
+
+import premailer
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError,
+    TemplateNotFound,
+    TemplateSyntaxError,
+    select_autoescape,
+)
+from jinja2.sandbox import SandboxedEnvironment
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from newsletter.config import Settings
+from newsletter.errors import ConfigError
+from newsletter.plaintext import markdown_to_text, wrap
+from newsletter.resources import templates_dir
+
+NAME = "%%NAME%%"
+UNSUBSCRIBE_URL = "%%UNSUBSCRIBE_URL%%"
+PLACEHOLDERS = (NAME, UNSUBSCRIBE_URL)
+NAME_FALLBACK = "there"
+_PLACEHOLDER = re.compile("(" + "|".join(re.escape(p) for p in PLACEHOLDERS) + ")")
+
+
+class TipContent(Protocol):
+    """What rendering needs of a tip (the ``Tip`` model has it)."""
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def slug(self) -> str: ...
+    @property
+    def body_md(self) -> str: ...
+    @property
+    def takeaway(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class RenderedEdition:
+    """An edition's content as stored: subject, inlined HTML and text, with placeholders."""
+
+    subject: str
+    html: str
+    text: str
+
+
+def markdown(allow_html: bool) -> MarkdownIt:
+    """CommonMark + tables + typographic quotes; raw HTML escaped unless ``allow_html``."""
+    md = MarkdownIt("commonmark", {"html": allow_html, "typographer": True})
+    return md.enable(["table", "replacements", "smartquotes"])
+
+
+def send_date_text(day: date) -> str:
+    """``Tuesday, January 27, 2026``."""
+    return f"{day:%A}, {day:%B} {day.day}, {day.year}"
+
+
+def absolute(base_url: str, url: str) -> str:
+    """A link from the config made absolute against ``base_url``."""
+    return urljoin(base_url.rstrip("/") + "/", url)
+
+
+def archive_url(settings: Settings, slug: str) -> str:
+    """The tip's page in the public archive (the "view in browser" link)."""
+    return absolute(settings.newsletter.base_url, f"archive/{slug}")
+
+
+def render_subject(settings: Settings, tip: TipContent) -> str:
+    """The subject line from the ``subject`` template in the config (one line)."""
+    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+    try:
+        subject = env.from_string(settings.newsletter.subject).render(tip=tip)
+    except TemplateError as exc:
+        raise ConfigError(f"[newsletter] subject: {exc.message or exc}") from None
+    return " ".join(subject.split())
+
+
+def render_edition(settings: Settings, tip: TipContent, *, send_date: date) -> RenderedEdition:
+    """Render a tip once: subject, inlined HTML and the plain-text twin."""
+    md = markdown(settings.newsletter.allow_html)
+    env = template_environment(settings)
+    body_text = markdown_to_text(md, tip.body_md)
+    context: dict[str, Any] = {
+        "lang": "en",
+        "newsletter": settings.newsletter,
+        "tip": tip,
+        "date": send_date_text(send_date),
+        "body_html": Markup(md.render(tip.body_md)),  # noqa: S704 (markdown-it escapes unless allow_html)
+        "body_text": body_text.rstrip("\n"),
+        "takeaway_text": wrap(f"The takeaway: {tip.takeaway}") if tip.takeaway else "",
+        "preheader": preheader(body_text),
+        "links": [
+            {"label": link.label, "url": absolute(settings.newsletter.base_url, link.url)}
+            for link in settings.links
+        ],
+        "view_url": archive_url(settings, tip.slug),
+        "postal_address": settings.newsletter.postal_address,
+        "name_placeholder": Markup(NAME),  # noqa: S704 (a constant)
+        "unsubscribe_placeholder": Markup(UNSUBSCRIBE_URL),  # noqa: S704 (a constant)
+    }
+    raw_html = _render(env, "email.html.j2", context)
+    text = _render(env, "email.txt.j2", context)
+    return RenderedEdition(render_subject(settings, tip), inline_css(raw_html), _tidy_text(text))
+
+
+def template_environment(settings: Settings) -> Environment:
+    """Jinja2 over the operator's ``templates_dir`` (if set), then the packaged templates."""
+    folders = [templates_dir()]
+    if settings.newsletter.templates_dir:
+        custom = settings.path(settings.newsletter.templates_dir)
+        if not custom.is_dir():
+            raise ConfigError(f"[newsletter] templates_dir: {custom} is not a folder")
+        folders.insert(0, custom)
+    return Environment(
+        loader=ChoiceLoader([FileSystemLoader(str(f)) for f in folders]),
+        autoescape=select_autoescape(enabled_extensions=("html.j2", "html")),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def _render(env: Environment, name: str, context: dict[str, Any]) -> str:
+    try:
+        return env.get_template(name).render(context)
+    except TemplateSyntaxError as exc:
+        raise ConfigError(f"{exc.filename or name}:{exc.lineno}: {exc.message}") from None
+    except TemplateNotFound as exc:
+        raise ConfigError(f"template {exc.name} not found in the templates folders") from None
+    except TemplateError as exc:
+        where = _template_line(sys.exc_info()[2]) or name
+        raise ConfigError(f"{where}: {exc.message or exc}") from None
+
+
+def _template_line(tb: Any) -> str | None:
+    """``file:line`` of the innermost template frame of a traceback."""
+    found = None
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith((".j2", ".css", ".html")):
+            found = f"{filename}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return found
+
+
+def inline_css(document: str) -> str:
+    """premailer: ``<style>`` rules become ``style=""``; @media rules stay in ``<head>``."""
+    transformer = premailer.Premailer(
+        document,
+        allow_network=False,
+        disable_validation=True,
+        cssutils_logging_level=logging.CRITICAL,
+        remove_classes=False,
+        strip_important=False,
+    )
+    result: str = transformer.transform(pretty_print=False)
+    missing = [p for p in PLACEHOLDERS if p not in result]
+    if missing:
+        raise ConfigError(f"the email template lost the placeholder(s) {', '.join(missing)}")
+    return result
+
+
+def preheader(text: str, limit: int = 140) -> str:
+    """The first sentence of the tip, for the inbox preview line."""
+    flat = " ".join(text.split())
+    match = re.match(r"(.+?[.!?])(\s|$)", flat)
+    sentence = match.group(1) if match else flat
+    return sentence if len(sentence) <= limit else sentence[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _tidy_text(text: str) -> str:
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+class Personaliser:
+    """Fills an edition's placeholders for one recipient by joining precut pieces."""
+
+    def __init__(self, rendered: RenderedEdition) -> None:
+        self._html = _PLACEHOLDER.split(rendered.html)
+        self._text = _PLACEHOLDER.split(rendered.text)
+
+    def html(self, *, name: str, unsubscribe_url: str) -> str:
+        """The HTML part for one recipient."""
+        values = {
+            NAME: html.escape(name or NAME_FALLBACK),
+            UNSUBSCRIBE_URL: html.escape(unsubscribe_url),
+        }
+        return _fill(self._html, values)
+
+    def text(self, *, name: str, unsubscribe_url: str) -> str:
+        """The plain-text part for one recipient."""
+        return _fill(self._text, {NAME: name or NAME_FALLBACK, UNSUBSCRIBE_URL: unsubscribe_url})
+
+
+def _fill(pieces: Sequence[str], values: dict[str, str]) -> str:
+    # re.split with a group puts the placeholders at the odd indexes.
+    out = list(pieces)
+    for i in range(1, len(out), 2):
+        out[i] = values[out[i]]
+    return "".join(out)
