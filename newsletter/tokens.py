@@ -48,7 +48,7 @@ class Tokens:
         return str(self._plain[purpose].dumps(payload))
 
     def read(self, purpose: str, token: str) -> LinkToken:
-        """What the token says; ``InputError`` if forged, damaged, expired or for another purpose."""
+        """What the token says; ``InputError`` if forged, damaged, expired, or for another use."""
         try:
             if purpose == CONFIRM:
                 payload = self._timed.loads(token, max_age=int(CONFIRM_MAX_AGE.total_seconds()))
