@@ -30,9 +30,22 @@ class DatabaseError(NewsletterError):
 
 
 class ProviderError(NewsletterError):
-    """The provider failed; ``permanent`` says whether a retry could help."""
+    """The provider failed for a whole call.
 
-    def __init__(self, message: str, *, permanent: bool, retry_after: float | None = None) -> None:
+    ``permanent``: a retry cannot help (bad key, suspended account). ``retry_after``: seconds
+    the provider asked us to wait. ``uncertain``: the call may have reached the provider
+    (a timeout or a dropped connection), so its messages may have gone out.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        retry_after: float | None = None,
+        uncertain: bool = False,
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
+        self.uncertain = uncertain

@@ -164,6 +164,9 @@ class Delivery(Base):
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     claimed_by: Mapped[str | None] = mapped_column(String(200))
+    # The batch a row first went out in; kept on takeover, so a resend of an interrupted
+    # batch is the same batch (what makes a provider's idempotency key work).
+    batch_key: Mapped[str | None] = mapped_column(String(200))
     lease_until: Mapped[datetime | None]
     provider_message_id: Mapped[str | None] = mapped_column(String(300))
     error: Mapped[str | None] = mapped_column(Text)

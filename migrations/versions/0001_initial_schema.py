@@ -103,6 +103,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("claimed_by", sa.String(length=200), nullable=True),
+        sa.Column("batch_key", sa.String(length=200), nullable=True),
         sa.Column("lease_until", newsletter.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("provider_message_id", sa.String(length=300), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),

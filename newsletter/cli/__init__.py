@@ -10,7 +10,16 @@ import logging
 
 import click
 
-from newsletter.cli import db_cmd, init_cmd, preview_cmd, status_cmd, subscribers_cmd, tips_cmd
+from newsletter.cli import (
+    db_cmd,
+    editions_cmd,
+    init_cmd,
+    preview_cmd,
+    send_cmd,
+    status_cmd,
+    subscribers_cmd,
+    tips_cmd,
+)
 from newsletter.cli._app import NewsletterGroup, State
 
 
@@ -40,6 +49,8 @@ def app(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
 app.add_command(init_cmd.init)
 app.add_command(status_cmd.status)
 app.add_command(preview_cmd.preview)
+app.add_command(send_cmd.send)
+app.add_command(editions_cmd.editions)
 app.add_command(db_cmd.db)
 app.add_command(tips_cmd.tips)
 app.add_command(subscribers_cmd.subscribers)

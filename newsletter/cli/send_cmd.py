@@ -1,0 +1,161 @@
+"""``newsletter send``: send this week's edition now (or continue it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from newsletter import sending, testsend
+from newsletter.cli._app import State, err_console, pass_state, say, warn
+from newsletter.cli.progress import log
+from newsletter.editions import plan
+from newsletter.models import utcnow
+from newsletter.weeks import IsoWeek, current_week
+
+EXIT_TROUBLED = 3
+
+
+@click.command()
+@click.option("--dry-run", is_flag=True, help="Show what would be sent; change nothing.")
+@click.option(
+    "--test-to", metavar="EMAIL", help="Send one [TEST] copy to this address only; record nothing."
+)
+@click.option(
+    "--tip", "tip_ref", metavar="ID|SLUG", help="Send this tip instead of the head of the queue."
+)
+@click.option(
+    "--week",
+    metavar="YYYY-Www",
+    help="The ISO week to send (default: this week, in [schedule] timezone).",
+)
+@click.option(
+    "--resend-in-doubt", is_flag=True, help="Also send again the deliveries reported in doubt."
+)
+@click.option(
+    "--worker", is_flag=True, help="Only join an edition already being sent (another machine)."
+)
+@pass_state
+def send(
+    st: State,
+    dry_run: bool,
+    test_to: str | None,
+    tip_ref: str | None,
+    week: str | None,
+    resend_in_doubt: bool,
+    worker: bool,
+) -> None:
+    """Send this week's edition now, or continue it where it stopped.
+
+    Exit 0 when every subscriber got it, 3 when some deliveries failed or are in doubt.
+
+    Example: newsletter send --dry-run
+    """
+    settings = st.settings
+    iso = IsoWeek.parse(week) if week else current_week(settings.schedule, utcnow())
+    engine = st.engine()
+    if test_to:
+        with st.session() as session:
+            result = testsend.send_test(session, settings, iso, tip_ref, test_to)
+        say(f"sent a [TEST] copy of {escape(result.title)} to {result.address} ({result.where})")
+        return
+    if dry_run:
+        with st.session() as session:
+            p = plan(session, settings, iso, tip_ref)
+        verb = "would continue" if p.exists else "would start"
+        say(f"dry run: {verb} edition {p.week}: {escape(p.tip_title)}")
+        say(f"{'recipients left' if p.exists else 'recipients'}: {p.recipients}")
+        for address in p.first:
+            say(f"  {address}")
+        if p.recipients > len(p.first):
+            say(f"  … and {p.recipients - len(p.first)} more")
+        return
+    with progress_display() as progress:
+        report = sending.send_week(
+            settings,
+            iso,
+            engine=engine,
+            tip_ref=tip_ref,
+            resend_in_doubt=resend_in_doubt,
+            join_only=worker,
+            progress=progress,
+        )
+    present(report, st)
+
+
+def present(report: sending.EditionReport, st: State) -> None:
+    """Print the outcome; exit 3 when deliveries failed or are in doubt."""
+    c = report.counts
+    if not report.created and report.sent_now == 0 and report.finished and not report.troubled:
+        say(f"Edition {report.week} already sent to {c['sent']} subscribers")
+        return
+    rate = report.sent_now / report.seconds if report.seconds > 0 else 0.0
+    say(
+        f"Edition {report.week} ({escape(report.tip_title)}): "
+        f"{c['sent']} sent, {c['failed']} failed, "
+        f"{c['in_doubt']} in doubt, {c['skipped']} skipped of {report.recipients}; "
+        f"{report.sent_now} sent now in {report.seconds:.1f} s ({rate:.0f}/s)"
+    )
+    if st.settings.provider.name == "outbox" and report.sent_now:
+        folder = st.settings.path(st.settings.provider.outbox_dir) / report.week
+        say(f"The .eml files are in {folder}/")
+    if c["in_doubt"]:
+        warn(
+            f"{c['in_doubt']} deliveries are in doubt (their batch may or may not have reached "
+            f"the provider): see `newsletter editions show {report.week}`; send them again with "
+            f"`newsletter send --week {report.week} --resend-in-doubt`"
+        )
+    if c["failed"]:
+        warn(f"{c['failed']} deliveries failed: see `newsletter editions show {report.week}`")
+    if report.troubled:
+        raise SystemExit(EXIT_TROUBLED)
+
+
+@contextmanager
+def progress_display() -> Iterator[sending.Progress]:
+    """A Rich bar on a terminal; a log line every 10 batches' worth otherwise."""
+    totals = {"sent": 0, "failed": 0, "skipped": 0, "in_doubt": 0}
+    if err_console.is_terminal:
+        columns = (
+            TextColumn("sending"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[detail]}"),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=err_console, transient=True) as bar:
+            task = bar.add_task("send", total=None, detail="")
+
+            def advance(kind: str, n: int) -> None:
+                if kind == "total":
+                    bar.update(task, total=n)
+                    return
+                totals[kind] += n
+                detail = f"{totals['failed']} failed" if totals["failed"] else ""
+                bar.update(task, advance=n, detail=detail)
+
+            yield advance
+        return
+    state = {"total": 0, "next": 0}
+
+    def log_line(kind: str, n: int) -> None:
+        if kind == "total":
+            state["total"] = n
+            state["next"] = max(n // 10, 1)
+            return
+        totals[kind] += n
+        done = sum(totals.values())
+        if done >= state["next"]:
+            log.info(
+                "sending: %d of %d done (%d sent, %d failed)",
+                done,
+                state["total"],
+                totals["sent"],
+                totals["failed"],
+            )
+            state["next"] += max(state["total"] // 10, 1)
+
+    yield log_line

@@ -1,0 +1,1 @@
+"""Provider adapters, one module each; ``registry.make_provider`` picks the configured one."""

@@ -1,0 +1,50 @@
+"""The outbox provider: each message becomes an ``.eml`` file, no account needed.
+
+Files go to ``outbox_dir/<week>/<delivery id>.eml``, written to a temp name and renamed, so a
+file that exists is whole, and a resend overwrites instead of duplicating. The engine can ask
+whether a message went out (the file exists), so the outbox never leaves a delivery in doubt.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from newsletter.messages import to_mime
+from newsletter.providers.base import Message, SendResult
+
+
+class OutboxProvider:
+    name = "outbox"
+    max_batch = 100
+    default_rate = 0.0
+    idempotent = True  # the same delivery id always lands in the same file
+
+    def __init__(self, folder: Path, from_header: str) -> None:
+        self.folder = folder
+        self._from = from_header
+
+    def path(self, message: Message) -> Path:
+        week = message.metadata.get("edition", "test")
+        return self.folder / week / f"{message.delivery_id}.eml"
+
+    def send_batch(self, messages: Sequence[Message], batch_key: str) -> list[SendResult]:
+        results = []
+        for message in messages:
+            target = self.path(message)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            data = to_mime(message, self._from).as_bytes()
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".eml")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, target)
+            results.append(SendResult(message.delivery_id, provider_message_id=str(target)))
+        return results
+
+    def was_sent(self, messages: Sequence[Message]) -> list[bool | None]:
+        return [self.path(m).exists() for m in messages]
+
+    def close(self) -> None:
+        pass

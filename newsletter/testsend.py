@@ -1,0 +1,51 @@
+"""``newsletter send --test-to``: one [TEST] copy to one address, recorded nowhere."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from newsletter import editions
+from newsletter.config import Settings
+from newsletter.errors import ProviderError
+from newsletter.messages import MessageFactory
+from newsletter.providers.registry import make_provider
+from newsletter.render import render_edition
+from newsletter.subscribers import normalise_email
+from newsletter.tokens import Tokens
+from newsletter.weeks import IsoWeek
+
+
+@dataclass(frozen=True)
+class TestSend:
+    title: str
+    address: str
+    where: str
+
+
+def send_test(
+    session: Session, settings: Settings, week: IsoWeek, tip_ref: str | None, address: str
+) -> TestSend:
+    """Send the week's edition (or the tip that would start it) to ``address`` only."""
+    to = normalise_email(address)
+    editions.check_sendable(settings)
+    edition = editions.find(session, week)
+    if edition is not None and tip_ref is None:
+        content, title, edition_id = editions.rendered(edition), edition.subject, edition.id
+    else:
+        tip = editions.choose_tip(session, tip_ref)
+        content = render_edition(settings, tip, send_date=week.day(settings.schedule.day))
+        title, edition_id = tip.title, 0
+    factory = MessageFactory(
+        settings, f"test-{week}", edition_id, content, Tokens(settings.require_secret_key())
+    )
+    message = factory.build(0, 0, to, "", subject_prefix="[TEST] ")
+    provider = make_provider(settings)
+    try:
+        (result,) = provider.send_batch([message], batch_key=f"test-{week}-{to}")
+    finally:
+        provider.close()
+    if not result.ok:
+        raise ProviderError(f"{to}: {result.error}", permanent=True)
+    return TestSend(title, to, result.provider_message_id or provider.name)
