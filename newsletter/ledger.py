@@ -49,8 +49,10 @@ def create_deliveries(session: Session, edition_id: int) -> int:
         Subscriber.status == "active"
     )
     target = (Delivery.edition_id, Delivery.subscriber_id, Delivery.status, Delivery.attempts)
-    result = session.execute(insert(Delivery).from_select([c.key for c in target], rows))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    session.execute(insert(Delivery).from_select([c.key for c in target], rows))
+    # Counted, not rowcount: drivers differ on what INSERT … SELECT reports.
+    total = select(func.count()).select_from(Delivery).where(Delivery.edition_id == edition_id)
+    return session.scalar(total) or 0
 
 
 def claim_batch(

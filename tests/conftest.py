@@ -6,6 +6,7 @@ schema in it, selected through the connection's search_path, so tests never see 
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import textwrap
@@ -145,6 +146,11 @@ class Project:
             "provider_events",
         )
         return {t: self.rows(t) for t in tables}
+
+    def provider(self, **keys: object) -> None:
+        """Add a [provider] section to config.toml (once per test)."""
+        lines = "".join(f"{k} = {json.dumps(v)}\n" for k, v in keys.items())
+        self.config.write_text(self.config.read_text() + "\n[provider]\n" + lines)
 
     def write(self, name: str, content: str | bytes) -> Path:
         path = self.dir / name
