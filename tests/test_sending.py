@@ -456,7 +456,7 @@ def test_kill_9_at_random_moments_then_rerun_sends_everyone_exactly_once(project
         proc.communicate(timeout=60)
     assert kills >= 5, "most runs were killed mid-send"
     final = newsletter_process(project, "send", "--week", WEEK)
-    out, err = final.communicate(timeout=120)
+    _out, err = final.communicate(timeout=120)
     assert final.returncode == 0, err.decode()
     received = outbox(project)
     assert sorted(received) == sorted(addresses), "nobody skipped"
