@@ -25,7 +25,8 @@ from pathlib import Path
 
 
 def child(subscribers: int, provider_name: str, mode: str, folder: Path) -> dict[str, float]:
-    from newsletter import db, subscribers as people, tips
+    from newsletter import db, tips
+    from newsletter import subscribers as people
     from newsletter.config import settings_from_mapping
     from newsletter.editions import open_edition, rendered
     from newsletter.messages import MessageFactory
@@ -47,8 +48,13 @@ def child(subscribers: int, provider_name: str, mode: str, folder: Path) -> dict
     db.upgrade(engine)
     factory = db.session_factory(engine)
     csv_path = folder / "list.csv"
-    csv_path.write_text("email,name\n" + "".join(f"p{i}@example.com,Person {i}\n" for i in range(subscribers)))
-    (folder / "tip.md").write_text("---\ntitle: Make the Long Wait Feel Shorter\n---\n" + "When Greg entered the Tax Office, he was thinking. " * 120)
+    csv_path.write_text(
+        "email,name\n" + "".join(f"p{i}@example.com,Person {i}\n" for i in range(subscribers))
+    )
+    (folder / "tip.md").write_text(
+        "---\ntitle: Make the Long Wait Feel Shorter\n---\n"
+        + "When Greg entered the Tax Office, he was thinking. " * 120
+    )
     with db.transaction(factory) as session:
         people.import_csv(session, csv_path)
         tips.add_tips(session, [folder / "tip.md"])
@@ -63,7 +69,9 @@ def child(subscribers: int, provider_name: str, mode: str, folder: Path) -> dict
     else:
         edition, _ = open_edition(factory, settings, week)
         provider = make_provider(settings)
-        build = MessageFactory(settings, str(week), edition.id, rendered(edition), Tokens(["bench-key-0123456789"]))
+        build = MessageFactory(
+            settings, str(week), edition.id, rendered(edition), Tokens(["bench-key-0123456789"])
+        )
         start = time.perf_counter()
         batch = []
         for i in range(subscribers):
@@ -75,14 +83,32 @@ def child(subscribers: int, provider_name: str, mode: str, folder: Path) -> dict
             provider.send_batch(batch, "raw")
         seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"rate": subscribers / seconds, "seconds": seconds, "peak_mb": peak / 1024, "base_mb": base_rss / 1024}
+    return {
+        "rate": subscribers / seconds,
+        "seconds": seconds,
+        "peak_mb": peak / 1024,
+        "base_mb": base_rss / 1024,
+    }
 
 
 def measure(subscribers: int, provider: str, mode: str) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         out = subprocess.run(
-            [sys.executable, __file__, "--child", mode, "--subscribers", str(subscribers), "--provider", provider, "--folder", tmp],
-            check=True, capture_output=True, text=True,
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                mode,
+                "--subscribers",
+                str(subscribers),
+                "--provider",
+                provider,
+                "--folder",
+                tmp,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
     return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
@@ -109,8 +135,10 @@ def main() -> None:
     print(f"engine: median {e:,.0f} msg/s ({each})")
     print(f"raw loop (same messages, same provider, no database): median {r:,.0f} msg/s")
     print(f"ratio engine/raw: {e / r:.2f}")
-    print(f"engine peak RSS: median {statistics.median(x['peak_mb'] for x in engine):.0f} MB "
-          f"(of which {statistics.median(x['base_mb'] for x in engine):.0f} MB before the send: setup and import)")
+    print(
+        f"engine peak RSS: median {statistics.median(x['peak_mb'] for x in engine):.0f} MB "
+        f"(of which {statistics.median(x['base_mb'] for x in engine):.0f} MB before the send: setup and import)"
+    )
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ class MessageFactory:
         self._edition_id = edition_id
         self._subject = rendered.subject
         self._fill = Personaliser(rendered)
+        self._rendered = rendered
         self._tokens = tokens
         self._list_id = list_id(settings)
         self._domain = settings.newsletter.from_email.partition("@")[2]
@@ -80,6 +81,9 @@ class MessageFactory:
             text=self._fill.text(name=name, unsubscribe_url=url),
             headers=headers,
             metadata={"edition": self._week, "delivery": str(delivery_id)},
+            template_html=self._rendered.html,
+            template_text=self._rendered.text,
+            fields={"name": name, "unsubscribe_url": url},
         )
 
 

@@ -24,6 +24,11 @@ class Message:
     headers: Mapping[str, str]
     to_name: str = ""
     metadata: Mapping[str, str] = field(default_factory=dict)
+    # For APIs that send one body with per-recipient substitutions (SendGrid, Mailgun): the
+    # edition's HTML and text with their placeholders, and this recipient's values.
+    template_html: str = ""
+    template_text: str = ""
+    fields: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,112 @@
+"""Mailgun: one ``POST /v3/<domain>/messages`` with up to 1,000 recipients and their variables.
+
+``recipient-variables`` carries each recipient's unsubscribe URL and name; ``%recipient.x%`` in
+the body and in our List-Unsubscribe header is replaced by Mailgun, and every recipient gets
+a message of their own. One id for the whole call; no per-recipient results.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from email.utils import formataddr
+from typing import Any
+
+from newsletter.config import Settings
+from newsletter.errors import ConfigError
+from newsletter.providers import http
+from newsletter.providers.base import Message, SendResult
+from newsletter.render import NAME, NAME_FALLBACK, UNSUBSCRIBE_URL
+
+
+class MailgunProvider:
+    name = "mailgun"
+    max_batch = 1000
+    default_rate = 0.0
+    idempotent = False
+
+    def __init__(self, settings: Settings, api_key: str) -> None:
+        if not settings.provider.domain:
+            raise ConfigError(
+                "[provider] domain: Mailgun needs the sending domain (e.g. mg.example.com)"
+            )
+        self._settings = settings
+        self._domain = settings.provider.domain
+        default = (
+            "https://api.eu.mailgun.net"
+            if settings.provider.region == "eu"
+            else "https://api.mailgun.net"
+        )
+        base = settings.provider.api_base or default
+        self._client = http.client(
+            base, {}, concurrency=settings.provider.concurrency, auth=("api", api_key)
+        )
+
+    def form(self, messages: Sequence[Message]) -> list[tuple[str, str]]:
+        n = self._settings.newsletter
+        first = messages[0]
+        variables: dict[str, dict[str, Any]] = {}
+        fields: list[tuple[str, str]] = [("from", formataddr((n.from_name, n.from_email)))]
+        for m in messages:
+            fields.append(("to", formataddr((m.to_name, m.to)) if m.to_name else m.to))
+            name = m.fields.get("name") or NAME_FALLBACK
+            variables[m.to] = {
+                "unsub": m.fields["unsubscribe_url"],
+                "name_html": html.escape(name),
+                "name_text": name,
+                "delivery": m.metadata.get("delivery", ""),
+            }
+        fields += [
+            ("subject", first.subject),
+            (
+                "text",
+                first.template_text.replace(NAME, "%recipient.name_text%").replace(
+                    UNSUBSCRIBE_URL, "%recipient.unsub%"
+                ),
+            ),
+            (
+                "html",
+                first.template_html.replace(NAME, "%recipient.name_html%").replace(
+                    UNSUBSCRIBE_URL, "%recipient.unsub%"
+                ),
+            ),
+            ("recipient-variables", json.dumps(variables)),
+            ("h:List-Unsubscribe", "<%recipient.unsub%>"),
+            ("h:List-Unsubscribe-Post", first.headers["List-Unsubscribe-Post"]),
+            ("h:List-Id", first.headers["List-Id"]),
+            ("o:tag", "newsletter"),
+            ("o:tracking", "no"),
+            ("v:edition", first.metadata.get("edition", "")),
+            ("v:delivery", "%recipient.delivery%"),
+        ]
+        if n.reply_to:
+            fields.append(("h:Reply-To", n.reply_to))
+        return fields
+
+    def send_batch(self, messages: Sequence[Message], batch_key: str) -> list[SendResult]:
+        data = self.form(messages)
+        response = http.call(
+            self.name, lambda: self._client.post(f"/v3/{self._domain}/messages", data=_multi(data))
+        )
+        http.check(self.name, response)
+        message_id = str(response.json().get("id", ""))
+        return [SendResult(m.delivery_id, provider_message_id=message_id) for m in messages]
+
+    def check(self) -> str:
+        """An authenticated read: the sending domain and its state."""
+        response = http.call(self.name, lambda: self._client.get(f"/v3/domains/{self._domain}"))
+        http.check(self.name, response)
+        state = response.json().get("domain", {}).get("state", "?")
+        return f"API key works; domain {self._domain} is {state}"
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _multi(fields: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """Form fields as httpx wants repeated keys: a list per key, in order."""
+    out: dict[str, list[str]] = {}
+    for key, value in fields:
+        out.setdefault(key, []).append(value)
+    return out

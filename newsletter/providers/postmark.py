@@ -1,0 +1,80 @@
+"""Postmark: ``POST /email/batch``, up to 500 messages a call on a Broadcast message stream.
+
+Each message gets its own result in the answer; ErrorCode 406 (inactive recipient) and 300
+(invalid address) fail that message alone and mark its subscriber bounced. Postmark has no
+idempotency key, so an interrupted batch is left in doubt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from email.utils import formataddr
+from typing import Any
+
+from newsletter.config import Settings
+from newsletter.providers import http
+from newsletter.providers.base import Message, SendResult
+
+SUPPRESSED_CODES = {300, 406}
+
+
+class PostmarkProvider:
+    name = "postmark"
+    max_batch = 500
+    default_rate = 0.0  # Postmark publishes no per-second limit for batches
+    idempotent = False
+
+    def __init__(self, settings: Settings, api_key: str) -> None:
+        self._settings = settings
+        self._stream = settings.provider.message_stream
+        base = settings.provider.api_base or "https://api.postmarkapp.com"
+        headers = {"X-Postmark-Server-Token": api_key, "Accept": "application/json"}
+        self._client = http.client(base, headers, concurrency=settings.provider.concurrency)
+
+    def payload(self, m: Message) -> dict[str, Any]:
+        n = self._settings.newsletter
+        body: dict[str, Any] = {
+            "From": formataddr((n.from_name, n.from_email)),
+            "To": formataddr((m.to_name, m.to)) if m.to_name else m.to,
+            "Subject": m.subject,
+            "HtmlBody": m.html,
+            "TextBody": m.text,
+            "MessageStream": self._stream,
+            "Tag": "newsletter",
+            "Headers": [{"Name": k, "Value": v} for k, v in m.headers.items() if k != "Message-ID"],
+            "Metadata": dict(m.metadata),
+            "TrackOpens": False,
+            "TrackLinks": "None",  # never rewrite links: the unsubscribe link must stay ours
+        }
+        if n.reply_to:
+            body["ReplyTo"] = n.reply_to
+        return body
+
+    def send_batch(self, messages: Sequence[Message], batch_key: str) -> list[SendResult]:
+        payload = [self.payload(m) for m in messages]
+        response = http.call(self.name, lambda: self._client.post("/email/batch", json=payload))
+        http.check(self.name, response)
+        answers = response.json()
+        if not isinstance(answers, list) or len(answers) != len(messages):
+            raise http.unexpected(self.name, response)
+        return [self._result(m, a) for m, a in zip(messages, answers, strict=True)]
+
+    def _result(self, m: Message, answer: dict[str, Any]) -> SendResult:
+        code = int(answer.get("ErrorCode", 0))
+        if code == 0:
+            return SendResult(m.delivery_id, provider_message_id=str(answer.get("MessageID")))
+        return SendResult(
+            m.delivery_id,
+            error=f"postmark {code}: {answer.get('Message', '')}",
+            permanent=True,
+            suppressed=code in SUPPRESSED_CODES,
+        )
+
+    def check(self) -> str:
+        """An authenticated read: the server's settings."""
+        response = http.call(self.name, lambda: self._client.get("/server"))
+        http.check(self.name, response)
+        return f"server token works (server {response.json().get('Name', '?')!r})"
+
+    def close(self) -> None:
+        self._client.close()

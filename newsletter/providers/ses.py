@@ -1,0 +1,95 @@
+"""Amazon SES v2 through boto3 (``pip install 'newsletter[ses]'``): one ``SendEmail`` per message.
+
+Each message goes as a raw MIME message (our List-Unsubscribe, List-Unsubscribe-Post and List-Id
+headers included), signed with SigV4 by botocore; credentials and region come from the standard
+AWS environment variables or profile. SES has no idempotency key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from newsletter.config import Settings
+from newsletter.errors import ConfigError, ProviderError
+from newsletter.messages import sender, to_mime
+from newsletter.providers.base import Message, SendResult
+
+THROTTLED = {
+    "TooManyRequestsException",
+    "LimitExceededException",
+    "Throttling",
+    "ThrottlingException",
+}
+PER_MESSAGE = {"MessageRejected", "BadRequestException"}
+
+
+class SesProvider:
+    name = "ses"
+    max_batch = 1
+    default_rate = 14.0  # a common starting quota out of the sandbox; set rate_limit to yours
+    idempotent = False
+
+    def __init__(self, settings: Settings) -> None:
+        try:
+            import boto3
+            from botocore.config import Config
+        except ImportError:
+            raise ConfigError(
+                "[provider] name: SES needs boto3: pip install 'newsletter[ses]'"
+            ) from None
+        config = Config(
+            retries={"max_attempts": 1},
+            max_pool_connections=max(settings.provider.concurrency, 1) * 2,
+        )
+        self._client: Any = boto3.client(
+            "sesv2",
+            region_name=settings.provider.region or None,
+            endpoint_url=settings.provider.api_base or None,
+            config=config,
+        )
+        self._from = sender(settings)
+
+    def send_batch(self, messages: Sequence[Message], batch_key: str) -> list[SendResult]:
+        return [self._send_one(m) for m in messages]
+
+    def _send_one(self, m: Message) -> SendResult:
+        from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
+
+        raw = to_mime(m, self._from).as_bytes()
+        try:
+            answer = self._client.send_email(
+                Destination={"ToAddresses": [m.to]},
+                Content={"Raw": {"Data": raw}},
+                EmailTags=[{"Name": k, "Value": v} for k, v in m.metadata.items()],
+            )
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            text = exc.response.get("Error", {}).get("Message", "")
+            if code in PER_MESSAGE:
+                return SendResult(m.delivery_id, error=f"ses {code}: {text}", permanent=True)
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            transient = code in THROTTLED or status >= 500
+            raise ProviderError(f"ses {code}: {text}", permanent=not transient) from None
+        except ReadTimeoutError:
+            raise ProviderError("ses: no answer in time", permanent=False, uncertain=True) from None
+        except ConnectionError as exc:
+            raise ProviderError(
+                f"ses: cannot connect ({type(exc).__name__})", permanent=False
+            ) from None
+        return SendResult(m.delivery_id, provider_message_id=str(answer.get("MessageId")))
+
+    def check(self) -> str:
+        """An authenticated read: the account's sending quota."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            account = self._client.get_account()
+        except (ClientError, BotoCoreError) as exc:
+            raise ProviderError(f"ses: {exc}", permanent=True) from None
+        quota = account.get("SendQuota", {})
+        rate, day = quota.get("MaxSendRate", "?"), quota.get("Max24HourSend", "?")
+        return f"credentials work; quota {rate}/s, {day} a day"
+
+    def close(self) -> None:
+        self._client.close()
