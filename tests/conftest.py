@@ -29,6 +29,12 @@ PG_ENV = "NEWSLETTER_TEST_DATABASE_URL"
 TEST_SECRET = "test-signing-key-" + "x" * 20
 
 
+@pytest.fixture(autouse=True)
+def _no_cloud_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore must never look for credentials at the instance-metadata address."""
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
 def _pg_admin_url() -> str | None:
     url = os.environ.get(PG_ENV)
     if not url:

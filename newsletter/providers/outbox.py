@@ -46,5 +46,13 @@ class OutboxProvider:
     def was_sent(self, messages: Sequence[Message]) -> list[bool | None]:
         return [self.path(m).exists() for m in messages]
 
+    def check(self) -> str:
+        """The folder must be writable."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        probe = self.folder / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+        return f"writes .eml files to {self.folder}"
+
     def close(self) -> None:
         pass

@@ -72,3 +72,15 @@ def _key(s: Settings) -> str:
 def make_provider(settings: Settings) -> Provider:
     """The configured provider, ready to send."""
     return PROVIDERS[settings.provider.name](settings)
+
+
+def check_provider(settings: Settings) -> str:
+    """One authenticated no-op call to the provider; what it said, in a line."""
+    provider = make_provider(settings)
+    try:
+        check = getattr(provider, "check", None)
+        if check is None:
+            return "nothing to check (no account involved)"
+        return str(check())
+    finally:
+        provider.close()

@@ -42,7 +42,8 @@ class SesProvider:
             retries={"max_attempts": 1},
             max_pool_connections=max(settings.provider.concurrency, 1) * 2,
         )
-        self._client: Any = boto3.client(
+        # A session of our own: boto3's default session is process-global and caches credentials.
+        self._client: Any = boto3.session.Session().client(
             "sesv2",
             region_name=settings.provider.region or None,
             endpoint_url=settings.provider.api_base or None,
@@ -80,16 +81,17 @@ class SesProvider:
         return SendResult(m.delivery_id, provider_message_id=str(answer.get("MessageId")))
 
     def check(self) -> str:
-        """An authenticated read: the account's sending quota."""
+        """An authenticated read: the verified sending identities."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            account = self._client.get_account()
+            answer = self._client.list_email_identities()
         except (ClientError, BotoCoreError) as exc:
             raise ProviderError(f"ses: {exc}", permanent=True) from None
-        quota = account.get("SendQuota", {})
-        rate, day = quota.get("MaxSendRate", "?"), quota.get("Max24HourSend", "?")
-        return f"credentials work; quota {rate}/s, {day} a day"
+        names = [i.get("IdentityName") for i in answer.get("EmailIdentities", [])]
+        return (
+            f"credentials work; identities: {', '.join(str(n) for n in names) or 'none verified'}"
+        )
 
     def close(self) -> None:
         self._client.close()

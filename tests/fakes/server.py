@@ -1,0 +1,176 @@
+"""A real HTTP server on 127.0.0.1 standing in for a provider, with switches for faults.
+
+Each provider fake subclasses ``Fake`` and implements ``route`` from the provider's documented
+API. The switches: ``every`` (status to answer on every Nth call, e.g. {7: 429, 11: 500}),
+``delay`` (a slow answer), ``reject`` (addresses refused one by one), and ``die_after`` (after
+that many accepted messages the server takes the batch, drops the connection without an
+answer, and refuses connections for ``down_for`` seconds before it comes back).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+DROP = object()  # answer nothing and close the connection
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Answer:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Accepted:
+    """One message the fake took, as a recipient would get it."""
+
+    to: str
+    subject: str
+    html: str
+    text: str
+    headers: dict[str, str]
+
+
+class Fake:
+    """Subclasses set ``name`` and implement ``route``."""
+
+    name = "fake"
+
+    def __init__(self, api_key: str = "test-key-123") -> None:
+        self.api_key = api_key
+        self.accepted: list[Accepted] = []
+        self.calls = 0
+        self.every: dict[int, int] = {}
+        self.retry_after = "0"
+        self.delay = 0.0
+        self.reject: set[str] = set()
+        self.die_after: int | None = None
+        self.down_for = 0.5
+        self.lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self.port = 0
+
+    # ---- what subclasses implement -------------------------------------------------------
+
+    def route(self, request: Request) -> Answer | object:
+        raise NotImplementedError
+
+    # ---- helpers for subclasses -------------------------------------------------------------
+
+    def take(self, messages: list[Accepted]) -> object | None:
+        """Record messages; returns DROP when this batch is where the server dies."""
+        with self.lock:
+            self.accepted.extend(messages)
+            if self.die_after is not None and len(self.accepted) >= self.die_after:
+                self.die_after = None
+                threading.Thread(target=self._outage, daemon=True).start()
+                return DROP
+        return None
+
+    def counts(self) -> Counter[str]:
+        return Counter(m.to for m in self.accepted)
+
+    # ---- the server -------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Fake:
+        self._serve(self.port)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def _serve(self, port: int) -> None:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                request = Request(
+                    self.command,
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    self.rfile.read(length),
+                )
+                answer = fake._dispatch(request)
+                if answer is DROP:
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                assert isinstance(answer, Answer)
+                data = (
+                    b""
+                    if answer.body is None
+                    else (
+                        answer.body
+                        if isinstance(answer.body, bytes)
+                        else json.dumps(answer.body).encode()
+                    )
+                )
+                self.send_response(answer.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in answer.headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _handle
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
+
+    def _dispatch(self, request: Request) -> Answer | object:
+        with self.lock:
+            self.calls += 1
+            call = self.calls
+        if self.delay:
+            time.sleep(self.delay)
+        for n, status in sorted(self.every.items()):
+            if call % n == 0:
+                return Answer(
+                    status, {"message": f"injected {status}"}, {"Retry-After": self.retry_after}
+                )
+        return self.route(request)
+
+    def _outage(self) -> None:
+        time.sleep(0.05)  # let the dropped answer go first
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        time.sleep(self.down_for)
+        self._serve(self.port)

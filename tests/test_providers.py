@@ -1,0 +1,189 @@
+"""Each provider adapter against a real local server that speaks the provider's API."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import TEST_SECRET, Project, tip_text
+from tests.fakes.mailgun import MailgunFake
+from tests.fakes.postmark import PostmarkFake
+from tests.fakes.resend import ResendFake
+from tests.fakes.sendgrid import SendGridFake
+from tests.fakes.server import Fake
+
+WEEK = "2026-W48"
+FAKES = {
+    "postmark": PostmarkFake,
+    "sendgrid": SendGridFake,
+    "mailgun": MailgunFake,
+    "resend": ResendFake,
+}
+
+
+@pytest.fixture(params=sorted(FAKES))
+def fake(request: pytest.FixtureRequest) -> Iterator[Fake]:
+    server = FAKES[request.param]().start()
+    yield server
+    server.stop()
+
+
+def configure(project: Project, fake: Fake, **provider: object) -> None:
+    keys: dict[str, object] = {
+        "name": fake.name,
+        "api_base": fake.url,
+        "retry_cap_seconds": 0.05,
+        "rate_limit": 100_000,
+        **provider,
+    }
+    if isinstance(fake, MailgunFake):
+        keys["domain"] = fake.domain
+    project.provider(**keys)
+    project.env["NEWSLETTER_API_KEY"] = fake.api_key
+
+
+def subscribe(project: Project, n: int) -> list[str]:
+    project.write(
+        "tips/t.md",
+        tip_text("Delight Your Customers", "Buddy the Bug Man was different.", takeaway="Delight."),
+    )
+    assert project.run("tips", "add", "tips/t.md").exit_code == 0
+    addresses = [f"reader{i}@example.com" for i in range(n)]
+    project.write(
+        "list.csv", "email,name\n" + "".join(f"{a},Reader {i}\n" for i, a in enumerate(addresses))
+    )
+    assert project.run("subscribers", "import", "list.csv").exit_code == 0
+    return addresses
+
+
+def in_doubt(project: Project) -> set[str]:
+    shown = json.loads(project.run("editions", "show", WEEK, "--json").stdout)
+    return {p["email"] for p in shown["problems"] if p["status"] == "in_doubt"}
+
+
+def test_3000_recipients_each_get_exactly_one_message_with_our_headers(
+    project: Project, fake: Fake
+) -> None:
+    addresses = subscribe(project, 3000)
+    configure(project, fake)
+    result = project.run("send", "--week", WEEK)
+    assert result.exit_code == 0, result.output
+    counts = fake.counts()
+    assert sorted(counts) == sorted(addresses)
+    assert set(counts.values()) == {1}
+    by_address = {m.to: m for m in fake.accepted}
+    ids = {s["email"]: s["id"] for s in project.rows("subscribers")}
+    from newsletter.tokens import UNSUBSCRIBE, Tokens
+
+    tokens = Tokens([TEST_SECRET])
+    for address in ("reader0@example.com", "reader1234@example.com", "reader2999@example.com"):
+        m = by_address[address]
+        url = m.headers["List-Unsubscribe"].strip("<>")
+        assert tokens.read(UNSUBSCRIBE, url.rsplit("/", 1)[1]).subscriber_id == ids[address]
+        assert m.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert m.headers["List-Id"] == "Customer Service Tip of the Week <tips.example.com>"
+        number = address.removeprefix("reader").removesuffix("@example.com")
+        assert f"Hi Reader {number}," in m.text
+        assert f"Hi Reader {number}," in m.html
+        assert url in m.text
+        assert url in m.html
+        assert m.subject == "Delight Your Customers | Customer Service Tip of the Week"
+    assert (
+        json.loads(project.run("editions", "show", WEEK, "--json").stdout)["counts"]["sent"] == 3000
+    )
+
+
+def test_a_fault_storm_still_sends_exactly_once(project: Project, fake: Fake) -> None:
+    addresses = subscribe(project, 600)
+    fake.every = {7: 429, 11: 500}
+    configure(project, fake, batch_size=20, max_attempts=10)
+    result = project.run("send", "--week", WEEK)
+    assert result.exit_code == 0, result.output
+    assert fake.calls > 30
+    counts = fake.counts()
+    assert sorted(counts) == sorted(addresses)
+    assert set(counts.values()) == {1}
+
+
+def test_the_provider_dying_mid_send_then_coming_back(project: Project, fake: Fake) -> None:
+    addresses = subscribe(project, 2000)
+    fake.die_after = 1200
+    fake.down_for = 0.6
+    configure(project, fake, batch_size=100, concurrency=2, max_attempts=40)
+    first = project.run("send", "--week", WEEK)
+    doubtful = in_doubt(project)
+    if fake.name == "resend":
+        assert first.exit_code == 0, first.output
+        assert doubtful == set(), "an idempotency key makes the resend safe: nothing in doubt"
+    else:
+        assert first.exit_code == 3, first.output
+        assert "deliveries are in doubt" in first.stderr
+        assert 0 < len(doubtful) <= 100, "only the batch that was cut off"
+        again = project.run("send", "--week", WEEK, "--resend-in-doubt")
+        assert again.exit_code == 0, again.output
+    counts = fake.counts()
+    assert sorted(counts) == sorted(addresses), "everyone got it at least once"
+    twice = {address for address, n in counts.items() if n > 1}
+    assert twice <= doubtful, "duplicates only among the reported in-doubt rows"
+    if fake.name == "resend":
+        assert twice == set()
+
+
+def test_a_bad_key_stops_the_send_and_never_shows_the_key(
+    project: Project, fake: Fake, caplog: pytest.LogCaptureFixture
+) -> None:
+    subscribe(project, 50)
+    configure(project, fake)
+    project.env["NEWSLETTER_API_KEY"] = "wrong-secret-key-987"
+    caplog.set_level(logging.DEBUG)
+    result = project.run("send", "--week", WEEK)
+    assert result.exit_code == 1
+    assert f"error: {fake.name}: HTTP 40" in result.stderr
+    assert "still pending" in result.stderr
+    assert "wrong-secret-key-987" not in result.output + caplog.text
+    assert fake.accepted == []
+    counts = json.loads(project.run("editions", "show", WEEK, "--json").stdout)["counts"]
+    assert counts["pending"] == 50
+
+
+def test_a_rejected_recipient_fails_alone(project: Project, fake: Fake) -> None:
+    if fake.name in ("sendgrid", "mailgun"):
+        pytest.skip(
+            f"{fake.name} accepts the call whole and reports a dropped address later, by webhook"
+        )
+    subscribe(project, 10)
+    fake.reject = {"reader3@example.com"}
+    configure(project, fake)
+    result = project.run("send", "--week", WEEK)
+    assert result.exit_code == 3
+    assert "1 deliveries failed" in result.stderr
+    assert "reader3@example.com" not in fake.counts()
+    assert len(fake.counts()) == 9
+    people = {s["email"]: s["status"] for s in project.rows("subscribers")}
+    expected = (
+        "bounced" if fake.name == "postmark" else "active"
+    )  # Postmark says the address is inactive
+    assert people["reader3@example.com"] == expected
+
+
+def test_providers_check_makes_an_authenticated_call(project: Project, fake: Fake) -> None:
+    configure(project, fake)
+    ok = project.run("providers", "check")
+    assert ok.exit_code == 0, ok.output
+    assert ok.stdout.startswith(f"{fake.name}: ")
+    project.env["NEWSLETTER_API_KEY"] = "nope-nope-nope"
+    bad = project.run("providers", "check")
+    assert bad.exit_code == 1
+    assert "nope-nope-nope" not in bad.output
+
+
+def test_a_missing_api_key_is_a_clear_error(project: Project) -> None:
+    project.provider(name="postmark")
+    result = project.run("providers", "check")
+    assert result.exit_code == 1
+    assert (
+        result.stderr.strip() == "error: NEWSLETTER_API_KEY is not set: postmark needs the API key"
+    )
