@@ -1,12 +1,16 @@
 """Sending throughput: the engine against the bare transport, and its memory.
 
     python bench/throughput.py --subscribers 100000 --provider outbox
-    python bench/throughput.py --subscribers 10000 --runs 3
+    python bench/throughput.py --subscribers 100000 --provider postmark-fake --latency-ms 50
+    python bench/throughput.py --subscribers 10000 --provider sendgrid-fake --runs 3
+
+The fakes are the test suite's provider servers (tests/fakes), run in this process on
+127.0.0.1 with an added answer delay of --latency-ms.
 
 For each run, in a fresh process: a temp SQLite database with N active subscribers and one
 tip; then (1) the engine, `send_week`, timed from the first claim to the last commit, and
 (2) the ceiling: a raw loop that builds the same messages and hands them to the same provider
-in the same batches, with no database. Prints messages/s for both, their ratio, and the peak
+in the same batches, as many at a time as the engine's concurrency, with no database. Prints messages/s for both, their ratio, and the peak
 RSS of the engine's process. Goals (issue 5): ratio >= 0.80 with a 0 ms transport; peak RSS
 <= 120 MB at 100k and <= 20 MB more than at 10k.
 """
@@ -21,12 +25,32 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 
-def child(subscribers: int, provider_name: str, mode: str, folder: Path) -> dict[str, float]:
+def setup(engine: Any, factory: Any, folder: Path, subscribers: int) -> None:
+    """A database with ``subscribers`` active subscribers and one queued tip."""
     from newsletter import db, tips
     from newsletter import subscribers as people
+
+    db.upgrade(engine)
+    csv_path = folder / "list.csv"
+    csv_path.write_text(
+        "email,name\n" + "".join(f"p{i}@example.com,Person {i}\n" for i in range(subscribers))
+    )
+    tip = "When Greg entered the Tax Office, he was thinking. " * 120
+    (folder / "tip.md").write_text(f"---\ntitle: Make the Long Wait Feel Shorter\n---\n{tip}\n")
+    with db.transaction(factory) as session:
+        people.import_csv(session, csv_path)
+        tips.add_tips(session, [folder / "tip.md"])
+
+
+def child(
+    subscribers: int, provider_name: str, mode: str, folder: Path, api_base: str
+) -> dict[str, float]:
+    from newsletter import db
     from newsletter.config import settings_from_mapping
     from newsletter.editions import open_edition, rendered
     from newsletter.messages import MessageFactory
@@ -39,26 +63,22 @@ def child(subscribers: int, provider_name: str, mode: str, folder: Path) -> dict
         {
             "newsletter": {"postal_address": "100 Main St", "base_url": "https://tips.example.com"},
             "database": {"url": f"sqlite:///{folder / 'bench.db'}"},
-            "provider": {"name": provider_name, "outbox_dir": str(folder / "outbox")},
+            "provider": {
+                "name": provider_name,
+                "outbox_dir": str(folder / "outbox"),
+                "api_base": api_base,
+                "rate_limit": 1e9,
+            },
         },
-        {"NEWSLETTER_SECRET_KEY": "bench-key-0123456789"},
+        {"NEWSLETTER_SECRET_KEY": "bench-key-0123456789", "NEWSLETTER_API_KEY": "test-key-123"},
         folder / "config.toml",
     )
     engine = db.make_engine(settings.database.url)
-    db.upgrade(engine)
     factory = db.session_factory(engine)
-    csv_path = folder / "list.csv"
-    csv_path.write_text(
-        "email,name\n" + "".join(f"p{i}@example.com,Person {i}\n" for i in range(subscribers))
-    )
-    (folder / "tip.md").write_text(
-        "---\ntitle: Make the Long Wait Feel Shorter\n---\n"
-        + "When Greg entered the Tax Office, he was thinking. " * 120
-    )
-    with db.transaction(factory) as session:
-        people.import_csv(session, csv_path)
-        tips.add_tips(session, [folder / "tip.md"])
     week = IsoWeek(2026, 48)
+    if mode == "setup":
+        setup(engine, factory, folder, subscribers)
+        return {}
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if mode == "engine":
         open_edition(factory, settings, week)
@@ -72,15 +92,18 @@ def child(subscribers: int, provider_name: str, mode: str, folder: Path) -> dict
         build = MessageFactory(
             settings, str(week), edition.id, rendered(edition), Tokens(["bench-key-0123456789"])
         )
+        size = provider.max_batch
+
+        def one_batch(first: int) -> None:
+            batch = [
+                build.build(i + 1, i + 1, f"p{i}@example.com", f"Person {i}")
+                for i in range(first, min(first + size, subscribers))
+            ]
+            provider.send_batch(batch, f"raw-{first}")
+
         start = time.perf_counter()
-        batch = []
-        for i in range(subscribers):
-            batch.append(build.build(i + 1, i + 1, f"p{i}@example.com", f"Person {i}"))
-            if len(batch) == provider.max_batch:
-                provider.send_batch(batch, "raw")
-                batch = []
-        if batch:
-            provider.send_batch(batch, "raw")
+        with ThreadPoolExecutor(settings.provider.concurrency) as pool:
+            list(pool.map(one_batch, range(0, subscribers, size)))
         seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
@@ -91,26 +114,17 @@ def child(subscribers: int, provider_name: str, mode: str, folder: Path) -> dict
     }
 
 
-def measure(subscribers: int, provider: str, mode: str) -> dict[str, float]:
+def measure(subscribers: int, provider: str, mode: str, api_base: str) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
-        out = subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--child",
-                mode,
-                "--subscribers",
-                str(subscribers),
-                "--provider",
-                provider,
-                "--folder",
-                tmp,
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
+        for step in ("setup", mode):
+            out = _run_child(subscribers, provider, step, api_base, tmp)
     return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def _run_child(subscribers: int, provider: str, mode: str, api_base: str, tmp: str) -> str:
+    command = [sys.executable, __file__, "--child", mode, "--subscribers", str(subscribers)]
+    command += ["--provider", provider, "--folder", tmp, "--api-base", api_base]
+    return subprocess.run(command, check=True, capture_output=True, text=True).stdout
 
 
 def main() -> None:
@@ -118,19 +132,43 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=100_000)
     parser.add_argument("--provider", default="outbox")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--child", choices=("engine", "raw"))
+    parser.add_argument("--child", choices=("setup", "engine", "raw"))
     parser.add_argument("--folder", type=Path)
+    parser.add_argument("--api-base", default="")
+    parser.add_argument("--latency-ms", type=float, default=0.0)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.subscribers, args.provider, args.child, args.folder)))
+        print(
+            json.dumps(
+                child(args.subscribers, args.provider, args.child, args.folder, args.api_base)
+            )
+        )
         return
+    fake = None
+    name = args.provider
+    if args.provider.endswith("-fake"):
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        from tests.fakes.postmark import PostmarkFake
+        from tests.fakes.sendgrid import SendGridFake
+
+        name = args.provider.removesuffix("-fake")
+        fake = {"postmark": PostmarkFake, "sendgrid": SendGridFake}[name]()
+        fake.keep = False
+        fake.delay = args.latency_ms / 1000
+        fake.start()
     engine, raw = [], []
-    for _ in range(args.runs):
-        engine.append(measure(args.subscribers, args.provider, "engine"))
-        raw.append(measure(args.subscribers, args.provider, "raw"))
+    try:
+        for _ in range(args.runs):
+            engine.append(measure(args.subscribers, name, "engine", fake.url if fake else ""))
+            raw.append(measure(args.subscribers, name, "raw", fake.url if fake else ""))
+    finally:
+        if fake is not None:
+            fake.stop()
     e = statistics.median(r["rate"] for r in engine)
     r = statistics.median(r["rate"] for r in raw)
-    print(f"provider={args.provider} subscribers={args.subscribers:,} runs={args.runs}")
+    print(
+        f"provider={args.provider} latency={args.latency_ms:g} ms subscribers={args.subscribers:,} runs={args.runs}"
+    )
     each = ", ".join(f"{x['rate']:,.0f}" for x in engine)
     print(f"engine: median {e:,.0f} msg/s ({each})")
     print(f"raw loop (same messages, same provider, no database): median {r:,.0f} msg/s")

@@ -17,8 +17,9 @@ import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy import Table, bindparam, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from newsletter.models import Delivery, Subscriber, SubscriberEvent, utcnow
@@ -133,23 +134,33 @@ def renew(session: Session, ids: Sequence[int], worker: str, lease_until: dateti
 def record(
     session: Session, results: Sequence[SendResult], *, via: str, now: datetime | None = None
 ) -> None:
-    """Write each message's outcome; a suppressed address makes its subscriber ``bounced``."""
+    """Write each message's outcome (one executemany per outcome); a suppressed address makes
+    its subscriber ``bounced``."""
     now = now or utcnow()
-    for result in results:
-        if result.ok:
-            values: dict[str, object] = {
-                "status": "sent",
-                "provider_message_id": result.provider_message_id,
-                "sent_at": now,
-                "error": None,
-            }
-        else:
-            values = {"status": "failed", "error": result.error}
+    table = cast(Table, Delivery.__table__)
+    sent = [{"_id": r.delivery_id, "_mid": r.provider_message_id} for r in results if r.ok]
+    failed = [{"_id": r.delivery_id, "_error": r.error} for r in results if not r.ok]
+    if sent:
         session.execute(
-            update(Delivery)
-            .where(Delivery.id == result.delivery_id)
-            .values(lease_until=None, **values)
+            update(table)
+            .where(table.c.id == bindparam("_id"))
+            .values(
+                status="sent",
+                provider_message_id=bindparam("_mid"),
+                sent_at=now,
+                error=None,
+                lease_until=None,
+            ),
+            sent,
         )
+    if failed:
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("_id"))
+            .values(status="failed", error=bindparam("_error"), lease_until=None),
+            failed,
+        )
+    for result in results:
         if result.suppressed:
             _mark_bounced(session, result, via=via, now=now)
 

@@ -64,6 +64,8 @@ class Fake:
         self.reject: set[str] = set()
         self.die_after: int | None = None
         self.down_for = 0.5
+        self.keep = True  # False (benchmarks): count messages, do not keep them
+        self.taken = 0
         self.lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self.port = 0
@@ -78,8 +80,10 @@ class Fake:
     def take(self, messages: list[Accepted]) -> object | None:
         """Record messages; returns DROP when this batch is where the server dies."""
         with self.lock:
-            self.accepted.extend(messages)
-            if self.die_after is not None and len(self.accepted) >= self.die_after:
+            self.taken += len(messages)
+            if self.keep:
+                self.accepted.extend(messages)
+            if self.die_after is not None and self.taken >= self.die_after:
                 self.die_after = None
                 threading.Thread(target=self._outage, daemon=True).start()
                 return DROP
