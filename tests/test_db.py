@@ -52,9 +52,12 @@ def test_db_upgrade_creates_a_missing_database_and_current_reports_it(
     assert "newsletter db upgrade" in missing.stderr
     up = project.run("db", "upgrade")
     assert up.exit_code == 0, up.output
-    assert "upgraded from empty to 0001" in up.stdout
+    assert f"upgraded from empty to {db.head_revision()}" in up.stdout
     assert "is up to date" in project.run("db", "upgrade").stdout
-    assert "at 0001, newest 0001 (up to date)" in project.run("db", "current").stdout
+    assert (
+        f"at {db.head_revision()}, newest {db.head_revision()} (up to date)"
+        in project.run("db", "current").stdout
+    )
     assert project.run("status").exit_code == 0
     project.engine.dispose()
 

@@ -16,6 +16,7 @@ from newsletter.cli import (
     init_cmd,
     preview_cmd,
     providers_cmd,
+    run_cmd,
     send_cmd,
     status_cmd,
     subscribers_cmd,
@@ -53,6 +54,7 @@ app.add_command(preview_cmd.preview)
 app.add_command(send_cmd.send)
 app.add_command(editions_cmd.editions)
 app.add_command(providers_cmd.providers)
+app.add_command(run_cmd.run)
 app.add_command(db_cmd.db)
 app.add_command(tips_cmd.tips)
 app.add_command(subscribers_cmd.subscribers)
