@@ -391,3 +391,18 @@ def _batches(values: list[str], size: int = 900) -> Iterator[list[str]]:
     """Slices small enough for SQLite's limit on bound parameters."""
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+def request_signup(session: Session, email: str, name: str = "") -> Subscriber | None:
+    """Public signup: a new address becomes ``pending``; returns who needs a confirm email.
+
+    An active subscriber needs none (None). A pending one gets the email again; one who left
+    (unsubscribed, bounced, complained) must confirm before anything is sent to them again.
+    """
+    address = normalise_email(email)
+    existing = session.scalars(select(Subscriber).where(Subscriber.email == address)).first()
+    if existing is None:
+        return add(session, address, name=name, via="web", status="pending")
+    if existing.status == "active":
+        return None
+    return existing

@@ -18,6 +18,7 @@ from newsletter.cli import (
     providers_cmd,
     run_cmd,
     send_cmd,
+    serve_cmd,
     status_cmd,
     subscribers_cmd,
     tips_cmd,
@@ -55,6 +56,7 @@ app.add_command(send_cmd.send)
 app.add_command(editions_cmd.editions)
 app.add_command(providers_cmd.providers)
 app.add_command(run_cmd.run)
+app.add_command(serve_cmd.serve)
 app.add_command(db_cmd.db)
 app.add_command(tips_cmd.tips)
 app.add_command(subscribers_cmd.subscribers)

@@ -1,0 +1,609 @@
+"""The web app through Starlette's test client: every route, and every bad input."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import email
+import email.policy
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import time_machine
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.x509.oid import NameOID
+from starlette.testclient import TestClient
+
+from newsletter import db
+from newsletter.editions import open_edition
+from newsletter.tokens import CONFIRM, UNSUBSCRIBE, Tokens
+from newsletter.web import create_app
+from newsletter.weeks import IsoWeek
+from tests.conftest import TEST_SECRET, Project, tip_text
+
+HOOK_SECRET = "hook-secret-0123456789"
+
+
+@pytest.fixture
+def web(project: Project) -> Iterator[TestClient]:
+    project.env["NEWSLETTER_WEBHOOK_SECRET"] = HOOK_SECRET
+    app = create_app(project.settings, project.engine, fetch=lambda url: b"", now=None)
+    with TestClient(app, base_url="https://tips.example.com") as client:
+        yield client
+
+
+def people(project: Project) -> dict[str, str]:
+    return {s["email"]: s["status"] for s in project.rows("subscribers")}
+
+
+def subscriber_id(project: Project, address: str) -> int:
+    return next(int(s["id"]) for s in project.rows("subscribers") if s["email"] == address)
+
+
+def unsubscribe_path(
+    project: Project, address: str, edition: int = 0, key: str = TEST_SECRET
+) -> str:
+    return f"/u/{Tokens([key]).make(UNSUBSCRIBE, subscriber_id(project, address), edition)}"
+
+
+# ---- unsubscribe ------------------------------------------------------------------------------
+
+
+def test_get_shows_a_button_and_changes_nothing(project: Project, web: TestClient) -> None:
+    project.run("subscribers", "add", "ann.smith@example.com")
+    before = project.snapshot()
+    page = web.get(unsubscribe_path(project, "ann.smith@example.com"))
+    assert page.status_code == 200
+    assert "a********@example.com" in page.text
+    assert "ann.smith" not in page.text
+    assert '<button type="submit" class="button">Unsubscribe</button>' in page.text
+    assert project.snapshot() == before
+
+
+def test_one_click_post_unsubscribes_at_once_and_is_idempotent(
+    project: Project, web: TestClient
+) -> None:
+    project.run("subscribers", "add", "ann@example.com")
+    path = unsubscribe_path(project, "ann@example.com", edition=7)
+    first = web.post(path, data={"List-Unsubscribe": "One-Click"}, headers={"Cookie": ""})
+    assert first.status_code == 200
+    assert "You are unsubscribed" in first.text
+    assert people(project)["ann@example.com"] == "unsubscribed"
+    (event,) = [e for e in project.rows("subscriber_events") if e["kind"] == "unsubscribed"]
+    assert event["via"] == "one-click"
+    assert event["edition_id"] is None, "edition 7 does not exist: dropped, not an error"
+    again = web.post(path, data={"List-Unsubscribe": "One-Click"})
+    assert again.status_code == 200
+    assert "You were already unsubscribed" in again.text
+    assert len([e for e in project.rows("subscriber_events") if e["kind"] == "unsubscribed"]) == 1
+
+
+def test_one_click_as_multipart_and_the_button_post(project: Project, web: TestClient) -> None:
+    project.run("subscribers", "add", "ann@example.com")
+    project.run("subscribers", "add", "bob@example.com")
+    multipart = web.post(
+        unsubscribe_path(project, "ann@example.com"),
+        files={"List-Unsubscribe": (None, "One-Click")},
+    )
+    assert multipart.status_code == 200
+    button = web.post(unsubscribe_path(project, "bob@example.com"))
+    assert button.status_code == 200
+    vias = {
+        e["subscriber_id"]: e["via"]
+        for e in project.rows("subscriber_events")
+        if e["kind"] == "unsubscribed"
+    }
+    assert vias == {
+        subscriber_id(project, "ann@example.com"): "one-click",
+        subscriber_id(project, "bob@example.com"): "web",
+    }
+
+
+def test_resubscribe_from_the_unsubscribed_page(project: Project, web: TestClient) -> None:
+    project.run("subscribers", "add", "ann@example.com")
+    page = web.post(unsubscribe_path(project, "ann@example.com"))
+    action = page.text.split('action="', 1)[1].split('"', 1)[0]
+    assert action.startswith("/r/")
+    back = web.post(action)
+    assert back.status_code == 200
+    assert "Welcome back" in back.text
+    assert people(project)["ann@example.com"] == "active"
+
+
+@pytest.mark.parametrize("token", ["not-a-token", "WzEsMV0.tampered-signature", "WzJd.abc"])
+def test_a_bad_or_tampered_token_is_a_400_page_offering_signup(
+    project: Project, web: TestClient, token: str
+) -> None:
+    project.run("subscribers", "add", "ann@example.com")
+    before = project.snapshot()
+    for response in (web.get(f"/u/{token}"), web.post(f"/u/{token}")):
+        assert response.status_code == 400
+        assert "This link is not valid" in response.text
+        assert 'href="/signup"' in response.text
+        assert "Traceback" not in response.text
+    assert project.snapshot() == before
+
+
+def test_tokens_are_purpose_bound(project: Project, web: TestClient) -> None:
+    project.run("subscribers", "add", "ann@example.com")
+    confirm = Tokens([TEST_SECRET]).make(CONFIRM, subscriber_id(project, "ann@example.com"))
+    assert web.post(f"/u/{confirm}").status_code == 400
+    assert people(project)["ann@example.com"] == "active"
+
+
+def test_old_links_work_after_a_key_rotation(project: Project) -> None:
+    project.run("subscribers", "add", "ann@example.com")
+    old_link = unsubscribe_path(project, "ann@example.com", key="the-old-key-0123456789")
+    project.env.update(
+        {
+            "NEWSLETTER_SECRET_KEY": "the-new-key-9876543210",
+            "NEWSLETTER_OLD_SECRET_KEYS": "the-old-key-0123456789",
+        }
+    )
+    with TestClient(create_app(project.settings, project.engine)) as client:
+        assert client.post(old_link).status_code == 200
+    assert people(project)["ann@example.com"] == "unsubscribed"
+
+
+# ---- signup and confirm --------------------------------------------------------------------------
+
+
+def confirmations(project: Project) -> list[email.message.EmailMessage]:
+    folder = project.dir / "outbox" / "confirmations"
+    return [
+        email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+        for p in sorted(folder.glob("*.eml"))
+    ]  # type: ignore[misc]
+
+
+def test_signup_confirm_flow(project: Project, web: TestClient) -> None:
+    form = web.get("/signup")
+    assert form.status_code == 200
+    assert 'name="website"' in form.text
+    done = web.post("/signup", data={"email": " New.Reader@Example.com ", "name": "Nia"})
+    assert done.status_code == 200
+    assert "Check your inbox" in done.text
+    assert people(project) == {"new.reader@example.com": "pending"}
+    (mail,) = confirmations(project)
+    link = next(w for w in mail.get_body(("plain",)).get_content().split() if "/confirm/" in w)
+    path = "/" + link.split("/", 3)[3]
+    shown = web.get(path)
+    assert "Confirm your subscription" in shown.text
+    assert people(project)["new.reader@example.com"] == "pending", "GET confirms nothing"
+    confirmed = web.post(path)
+    assert "You are subscribed" in confirmed.text
+    assert people(project)["new.reader@example.com"] == "active"
+    assert [e["kind"] for e in project.rows("subscriber_events")] == ["subscribed", "confirmed"]
+
+
+def test_signup_of_an_active_address_sends_nothing_and_reveals_nothing(
+    project: Project, web: TestClient
+) -> None:
+    project.run("subscribers", "add", "ann@example.com")
+    new = web.post("/signup", data={"email": "someone@example.com"})
+    active = web.post("/signup", data={"email": "ann@example.com"})
+    assert new.text == active.text
+    assert [str(m["To"]) for m in confirmations(project)] == ["someone@example.com"]
+
+
+def test_honeypot_and_rate_limit_stop_bots(project: Project, web: TestClient) -> None:
+    bot = web.post("/signup", data={"email": "bot@example.com", "website": "http://spam"})
+    assert bot.status_code == 200
+    assert "bot@example.com" not in people(project)
+    answers = [
+        web.post("/signup", data={"email": f"r{i}@example.com"}).status_code for i in range(7)
+    ]
+    assert answers[:5] == [200] * 5
+    assert answers[5:] == [429, 429]
+
+
+def test_a_bad_address_in_the_form_is_shown_again_with_a_message(
+    project: Project, web: TestClient
+) -> None:
+    answer = web.post("/signup", data={"email": "not an address", "name": "X"})
+    assert answer.status_code == 400
+    assert "That does not look like an email address" in answer.text
+    assert 'value="not an address"' in answer.text
+    assert people(project) == {}
+
+
+def test_confirm_links_expire_after_7_days(project: Project, web: TestClient) -> None:
+    with time_machine.travel(dt.datetime(2026, 11, 1, tzinfo=dt.UTC), tick=False):
+        web.post("/signup", data={"email": "late@example.com"})
+        token = Tokens([TEST_SECRET]).make(CONFIRM, subscriber_id(project, "late@example.com"))
+    with time_machine.travel(dt.datetime(2026, 11, 9, tzinfo=dt.UTC), tick=False):
+        answer = web.post(f"/confirm/{token}")
+    assert answer.status_code == 400
+    assert "This link has expired" in answer.text
+    assert people(project)["late@example.com"] == "pending"
+
+
+# ---- the archive ---------------------------------------------------------------------------------
+
+
+def publish(project: Project, count: int, queued: int = 1) -> None:
+    for i in range(count + queued):
+        category = "empathy" if i % 3 == 0 else "phones"
+        project.write(
+            f"tips/{i:02d}.md",
+            tip_text(
+                f"Tip Number {i}", f"Body of tip {i}. " + "word " * 80, categories=f"[{category}]"
+            ),
+        )
+        assert project.run("tips", "add", f"tips/{i:02d}.md").exit_code == 0
+    factory = db.session_factory(project.engine)
+    for i in range(count):
+        open_edition(factory, project.settings, IsoWeek(2026, 10 + i), tip_ref=f"tip-number-{i}")
+
+
+def test_archive_lists_sent_tips_newest_first_10_per_page(
+    project: Project, web: TestClient
+) -> None:
+    publish(project, 12)
+    first = web.get("/archive")
+    assert first.status_code == 200
+    titles = [t.split("</a>")[0] for t in first.text.split('<h2><a href="')[1:]]
+    assert [t.split('">')[1] for t in titles] == [f"Tip Number {i}" for i in range(11, 1, -1)]
+    assert "Tip Number 12" not in first.text, "queued tips never leak"
+    assert "Older tips" in first.text
+    assert "Read more" in first.text
+    assert "- 5/19/26" in first.text, "week 2026-W21's Tuesday"
+    second = web.get("/archive?page=2")
+    assert "Page 2" in second.text
+    assert "Tip Number 1<" in second.text and "Tip Number 0<" in second.text
+    assert "Newer tips" in second.text
+    assert web.get("/archive?page=3").status_code == 404
+    assert web.get("/archive?page=x").status_code == 404
+
+
+def test_excerpts_are_about_50_words(project: Project, web: TestClient) -> None:
+    publish(project, 1)
+    page = web.get("/archive").text
+    excerpt = page.split("<p>", 1)[1].split('<a class="more"', 1)[0]
+    assert 45 <= len(excerpt.split()) <= 55
+
+
+def test_tip_page_category_and_unknown_slugs(project: Project, web: TestClient) -> None:
+    publish(project, 4)
+    tip = web.get("/archive/tip-number-3")
+    assert tip.status_code == 200
+    assert "<h1>Tip Number 3</h1>" in tip.text
+    assert 'href="/category/empathy"' in tip.text
+    category = web.get("/category/empathy")
+    assert "Tip Number 3" in category.text and "Tip Number 0" in category.text
+    assert "Tip Number 1" not in category.text
+    assert web.get("/archive/tip-number-4").status_code == 404, "queued: not public"
+    assert web.get("/archive/nope").status_code == 404
+
+
+def test_feed_is_rss_2_of_the_last_20(project: Project, web: TestClient) -> None:
+    import xml.etree.ElementTree as ET
+
+    publish(project, 22)
+    feed = web.get("/feed.xml")
+    assert feed.headers["content-type"].startswith("application/rss+xml")
+    root = ET.fromstring(feed.content)  # noqa: S314 (our own feed)
+    assert root.tag == "rss"
+    assert root.get("version") == "2.0"
+    items = root.findall("channel/item")
+    assert len(items) == 20
+    assert items[0].findtext("title") == "Tip Number 21"
+    assert items[0].findtext("link") == "https://tips.example.com/archive/tip-number-21"
+    assert items[0].findtext("pubDate", "").endswith("-0400") or items[0].findtext(
+        "pubDate", ""
+    ).endswith("-0500")
+
+
+# ---- health, headers, limits -----------------------------------------------------------------------
+
+
+def test_healthz_and_security_headers(web: TestClient) -> None:
+    ok = web.get("/healthz")
+    assert ok.status_code == 200
+    for path in ("/healthz", "/archive", "/signup", "/u/bad", "/nowhere"):
+        headers = web.get(path).headers
+        assert "default-src 'none'" in headers["content-security-policy"]
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["referrer-policy"] == "no-referrer"
+
+
+def test_healthz_is_503_when_the_database_is_gone(project: Project, tmp_path: Path) -> None:
+    broken = db.make_engine(f"sqlite:///{tmp_path / 'missing-dir' / 'x.db'}")
+    with TestClient(create_app(project.settings, broken)) as client:
+        answer = client.get("/healthz")
+    assert answer.status_code == 503
+    assert "Traceback" not in answer.text
+
+
+def test_a_huge_body_is_refused(web: TestClient) -> None:
+    assert (
+        web.post(
+            "/signup",
+            content=b"email=" + b"a" * 100_000,
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        ).status_code
+        == 413
+    )
+
+
+# ---- webhooks ----------------------------------------------------------------------------------------
+
+
+def hook(web: TestClient, provider: str, body: bytes, **headers: str) -> Any:
+    return web.post(
+        f"/webhooks/{provider}",
+        content=body,
+        headers={"content-type": "application/json", **headers},
+    )
+
+
+def test_postmark_bounce_with_basic_auth(project: Project, web: TestClient) -> None:
+    project.run("subscribers", "add", "ann@example.com")
+    body = json.dumps(
+        {
+            "RecordType": "Bounce",
+            "ID": 42,
+            "Type": "HardBounce",
+            "Email": "ann@example.com",
+            "MessageID": "m-1",
+        }
+    ).encode()
+    good = "Basic " + base64.b64encode(f"postmark:{HOOK_SECRET}".encode()).decode()
+    bad = "Basic " + base64.b64encode(b"postmark:wrong").decode()
+    assert hook(web, "postmark", body, authorization=bad).status_code == 401
+    assert people(project)["ann@example.com"] == "active"
+    assert hook(web, "postmark", body, authorization=good).status_code == 200
+    assert hook(web, "postmark", body, authorization=good).status_code == 200
+    assert people(project)["ann@example.com"] == "bounced"
+    assert len(project.rows("provider_events")) == 1, "the same event twice is one row"
+    assert [(e["kind"], e["via"]) for e in project.rows("subscriber_events")][-1] == (
+        "bounced",
+        "webhook:postmark",
+    )
+    assert hook(web, "postmark", b"{not json", authorization=good).status_code == 400
+
+
+def test_sendgrid_signed_events(project: Project) -> None:
+    project.run("subscribers", "add", "ann@example.com")
+    project.run("subscribers", "add", "bob@example.com")
+    key = ec.generate_private_key(ec.SECP256R1())
+    public = base64.b64encode(
+        key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    ).decode()
+    project.env["NEWSLETTER_WEBHOOK_SECRET"] = public
+    body = json.dumps(
+        [
+            {
+                "email": "ann@example.com",
+                "event": "bounce",
+                "type": "bounce",
+                "sg_event_id": "e1",
+                "sg_message_id": "m1",
+                "timestamp": 1,
+            },
+            {
+                "email": "bob@example.com",
+                "event": "spamreport",
+                "sg_event_id": "e2",
+                "sg_message_id": "m2",
+                "timestamp": 1,
+            },
+            {
+                "email": "bob@example.com",
+                "event": "delivered",
+                "sg_event_id": "e3",
+                "sg_message_id": "m2",
+                "timestamp": 1,
+            },
+        ]
+    ).encode()
+    stamp = str(int(time.time()))
+    signature = base64.b64encode(
+        key.sign(stamp.encode() + body, ec.ECDSA(hashes.SHA256()))
+    ).decode()
+    headers = {
+        "x-twilio-email-event-webhook-signature": signature,
+        "x-twilio-email-event-webhook-timestamp": stamp,
+    }
+    with TestClient(create_app(project.settings, project.engine)) as client:
+        assert hook(client, "sendgrid", body + b" ", **headers).status_code == 401, (
+            "signed bytes only"
+        )
+        assert people(project) == {"ann@example.com": "active", "bob@example.com": "active"}
+        assert hook(client, "sendgrid", body, **headers).status_code == 200
+    assert people(project) == {"ann@example.com": "bounced", "bob@example.com": "complained"}
+    assert sorted(e["kind"] for e in project.rows("provider_events")) == [
+        "bounced",
+        "complained",
+        "delivered",
+    ]
+
+
+def mailgun_body(token: str, stamp: int, event: dict[str, Any], key: str = HOOK_SECRET) -> bytes:
+    signature = hmac.new(key.encode(), f"{stamp}{token}".encode(), hashlib.sha256).hexdigest()
+    return json.dumps(
+        {
+            "signature": {"timestamp": str(stamp), "token": token, "signature": signature},
+            "event-data": event,
+        }
+    ).encode()
+
+
+def test_mailgun_hmac_stale_and_replayed(project: Project, web: TestClient) -> None:
+    project.run("subscribers", "add", "ann@example.com")
+    event = {
+        "id": "ev-1",
+        "event": "failed",
+        "severity": "permanent",
+        "recipient": "ann@example.com",
+    }
+    assert (
+        hook(web, "mailgun", mailgun_body("t1", int(time.time()), event, key="wrong")).status_code
+        == 401
+    )
+    assert (
+        hook(web, "mailgun", mailgun_body("t2", int(time.time()) - 3600, event)).status_code == 401
+    )
+    assert people(project)["ann@example.com"] == "active"
+    fresh = mailgun_body("t3", int(time.time()), event)
+    assert hook(web, "mailgun", fresh).status_code == 200
+    assert people(project)["ann@example.com"] == "bounced"
+    assert hook(web, "mailgun", fresh).status_code == 401, "a replayed token"
+    assert hook(web, "mailgun", b'{"signature": 1}').status_code == 400
+
+
+def test_resend_svix_signature(project: Project) -> None:
+    project.run("subscribers", "add", "ann@example.com")
+    key = b"0123456789abcdef0123456789abcdef"
+    project.env["NEWSLETTER_WEBHOOK_SECRET"] = "whsec_" + base64.b64encode(key).decode()
+    body = json.dumps(
+        {
+            "type": "email.complained",
+            "created_at": "2026-11-24T14:00:00Z",
+            "data": {"email_id": "e-1", "to": ["ann@example.com"]},
+        }
+    ).encode()
+    stamp = str(int(time.time()))
+    signature = base64.b64encode(
+        hmac.new(key, f"msg_1.{stamp}.".encode() + body, hashlib.sha256).digest()
+    ).decode()
+    with TestClient(create_app(project.settings, project.engine)) as client:
+        bad = hook(
+            client,
+            "resend",
+            body,
+            **{"svix-id": "msg_1", "svix-timestamp": stamp, "svix-signature": "v1,AAAA"},
+        )
+        assert bad.status_code == 401
+        ok = hook(
+            client,
+            "resend",
+            body,
+            **{
+                "svix-id": "msg_1",
+                "svix-timestamp": stamp,
+                "svix-signature": f"v1,xyz v1,{signature}",
+            },
+        )
+        assert ok.status_code == 200
+    assert people(project)["ann@example.com"] == "complained"
+
+
+def sns_certificate() -> tuple[rsa.RSAPrivateKey, bytes]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert.public_bytes(serialization.Encoding.PEM)
+
+
+def sns_message(
+    key: rsa.RSAPrivateKey, kind: str, fields: dict[str, str], version: str = "2"
+) -> bytes:
+    order = (
+        "Message",
+        "MessageId",
+        "Subject",
+        "SubscribeURL",
+        "Timestamp",
+        "Token",
+        "TopicArn",
+        "Type",
+    )
+    data = {
+        **fields,
+        "Type": kind,
+        "SignatureVersion": version,
+        "SigningCertURL": "https://sns.us-east-1.amazonaws.com/cert.pem",
+    }
+    canonical = "".join(f"{k}\n{data[k]}\n" for k in order if k in data)
+    algorithm = hashes.SHA256() if version == "2" else hashes.SHA1()  # noqa: S303
+    data["Signature"] = base64.b64encode(
+        key.sign(canonical.encode(), padding.PKCS1v15(), algorithm)
+    ).decode()
+    return json.dumps(data).encode()
+
+
+def test_ses_through_sns_with_the_signature_checked(project: Project) -> None:
+    project.run("subscribers", "add", "ann@example.com")
+    key, pem = sns_certificate()
+    fetched: list[str] = []
+
+    def fetch(url: str) -> bytes:
+        fetched.append(url)
+        return pem if url.endswith("cert.pem") else b"<ConfirmSubscriptionResponse/>"
+
+    with TestClient(create_app(project.settings, project.engine, fetch=fetch)) as client:
+        confirm = sns_message(
+            key,
+            "SubscriptionConfirmation",
+            {
+                "Message": "confirm",
+                "MessageId": "s-1",
+                "SubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=abc",
+                "Timestamp": "2026-11-24T14:00:00Z",
+                "Token": "abc",
+                "TopicArn": "arn:aws:sns:us-east-1:1:ses",
+            },
+        )
+        assert hook(client, "ses", confirm).status_code == 200
+        assert (
+            "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=abc" in fetched
+        )
+        note = json.dumps(
+            {
+                "notificationType": "Bounce",
+                "bounce": {
+                    "bounceType": "Permanent",
+                    "bouncedRecipients": [{"emailAddress": "ann@example.com"}],
+                },
+                "mail": {"messageId": "m-9"},
+            }
+        )
+        body = sns_message(
+            key,
+            "Notification",
+            {
+                "Message": note,
+                "MessageId": "n-1",
+                "Timestamp": "2026-11-24T14:00:00Z",
+                "TopicArn": "arn:aws:sns:us-east-1:1:ses",
+            },
+            version="1",
+        )
+        tampered = body.replace(b"Permanent", b"Transient")
+        assert hook(client, "ses", tampered).status_code == 401
+        assert people(project)["ann@example.com"] == "active"
+        assert hook(client, "ses", body).status_code == 200
+        evil = json.loads(body)
+        evil["SigningCertURL"] = "https://evil.example.com/cert.pem"
+        assert hook(client, "ses", json.dumps(evil).encode()).status_code == 401
+    assert people(project)["ann@example.com"] == "bounced"
+    assert fetched.count("https://sns.us-east-1.amazonaws.com/cert.pem") == 1, (
+        "the certificate is cached"
+    )
+
+
+def test_webhooks_refuse_everything_without_a_secret(project: Project) -> None:
+    with TestClient(create_app(project.settings, project.engine)) as client:
+        assert hook(client, "postmark", b"{}").status_code == 401
+        assert hook(client, "nosuch", b"{}").status_code == 404
