@@ -302,3 +302,26 @@ def test_end_to_end_a_slot_one_minute_ahead_fills_the_outbox_once(project: Proje
     assert json.loads(project.run("status", "--json").stdout)["runners"] == [], (
         "a stopped runner leaves"
     )
+
+
+@pytest.mark.slow
+def test_run_with_web_serves_the_app_from_the_same_process(project: Project) -> None:
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    project.config.write_text(project.config.read_text() + f"\n[web]\nport = {port}\n")
+    proc = start_run(project, "--web")
+    try:
+        for _ in range(100):
+            try:
+                answer = urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert answer.status == 200
+    finally:
+        out = stop(proc)
+    assert "serving the web app on" in out
