@@ -30,6 +30,7 @@ from newsletter.models import (
     UTCDateTime,
     utcnow,
 )
+from newsletter.textfiles import read_utf8
 
 IMPORT_CHUNK = 5_000
 _BULK_SUBSCRIBERS = (
@@ -267,15 +268,7 @@ class _Row:
 
 def read_csv(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     """The header and the (line, fields) rows of a UTF-8 CSV file (with or without BOM)."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputError(f"{path}: not UTF-8 (line {line}); save the file as UTF-8 CSV") from None
+    text = read_utf8(path)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from newsletter.errors import InputError
 from newsletter.models import Edition, Tip
+from newsletter.textfiles import read_utf8
 
 FRONT_MATTER_KEYS = ("title", "categories", "takeaway", "slug")
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -53,17 +54,7 @@ def slugify(text: str) -> str:
 
 def parse_tip_file(path: Path) -> TipDraft:
     """Read and validate one tip file; ``InputError`` names the file and what is wrong."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise InputError(
-            f"{path}: not UTF-8 (byte 0x{raw[exc.start]:02x} on line {line}); save it as UTF-8"
-        ) from None
+    text = read_utf8(path)
     return parse_tip_text(text, str(path))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import socket
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -178,6 +179,13 @@ def project(tmp_path: Path, db_url: str) -> Iterator[Project]:
     db.upgrade(engine)
     yield Project(folder, config, engine, env={"NEWSLETTER_SECRET_KEY": TEST_SECRET})
     engine.dispose()
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 for a server a test starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def tip_text(

@@ -6,7 +6,6 @@ import email
 import email.policy
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Project, tip_text
+from tests.conftest import Project, free_port, tip_text
 
 WEEK = "2026-W48"
 AWS = {
@@ -27,12 +26,6 @@ AWS = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def subscribe(project: Project, n: int) -> list[str]:

@@ -23,7 +23,7 @@ from newsletter.editions import open_edition
 from newsletter.scheduler import next_run, weekly_trigger
 from newsletter.weekly import catch_up_decision, run_week
 from newsletter.weeks import IsoWeek
-from tests.conftest import Project, tip_text
+from tests.conftest import Project, free_port, tip_text
 
 NY = ZoneInfo("America/New_York")
 
@@ -306,12 +306,9 @@ def test_end_to_end_a_slot_one_minute_ahead_fills_the_outbox_once(project: Proje
 
 @pytest.mark.slow
 def test_run_with_web_serves_the_app_from_the_same_process(project: Project) -> None:
-    import socket
     import urllib.request
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     project.config.write_text(project.config.read_text() + f"\n[web]\nport = {port}\n")
     proc = start_run(project, "--web")
     try:

@@ -198,7 +198,7 @@ def test_import_never_resubscribes_an_unsubscribed_address(project: Project) -> 
         (b"", "the file is empty; it needs a header row 'email,name'"),
         (
             b"email\nann@example.com\nzo\xe9@example.com\n",
-            "not UTF-8 (line 3); save the file as UTF-8 CSV",
+            "not UTF-8 (byte 0xe9 on line 3); save it as UTF-8",
         ),
     ],
 )

@@ -6,7 +6,6 @@ import email
 import email.policy
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,17 +17,11 @@ from pathlib import Path
 import pytest
 
 from tests.browser import chromium
-from tests.conftest import Project, tip_text
+from tests.conftest import Project, free_port, tip_text
 
 DOCS = os.environ.get(
     "NEWSLETTER_DOCS_SCREENSHOTS"
 )  # set to docs/ to refresh the README's pictures
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
