@@ -30,6 +30,15 @@ from pathlib import Path
 from typing import Any
 
 
+def peak_rss_mb() -> float:
+    """This process's peak RSS. VmHWM, not ru_maxrss: on Linux ru_maxrss survives fork and
+    exec, so a child would report its parent's peak (the fake server's) as its own."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def setup(engine: Any, factory: Any, folder: Path, subscribers: int) -> None:
     """A database with ``subscribers`` active subscribers and one queued tip."""
     from newsletter import db, tips
@@ -79,7 +88,7 @@ def child(
     if mode == "setup":
         setup(engine, factory, folder, subscribers)
         return {}
-    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    base_mb = peak_rss_mb()
     if mode == "engine":
         open_edition(factory, settings, week)
         start = time.perf_counter()
@@ -105,12 +114,11 @@ def child(
         with ThreadPoolExecutor(settings.provider.concurrency) as pool:
             list(pool.map(one_batch, range(0, subscribers, size)))
         seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
         "rate": subscribers / seconds,
         "seconds": seconds,
-        "peak_mb": peak / 1024,
-        "base_mb": base_rss / 1024,
+        "peak_mb": peak_rss_mb(),
+        "base_mb": base_mb,
     }
 
 
@@ -175,7 +183,7 @@ def main() -> None:
     print(f"ratio engine/raw: {e / r:.2f}")
     print(
         f"engine peak RSS: median {statistics.median(x['peak_mb'] for x in engine):.0f} MB "
-        f"(of which {statistics.median(x['base_mb'] for x in engine):.0f} MB before the send: setup and import)"
+        f"(of which {statistics.median(x['base_mb'] for x in engine):.0f} MB at start: interpreter and libraries)"
     )
 
 

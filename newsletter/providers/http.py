@@ -11,8 +11,9 @@ The API key never appears in a message: only the provider's name, the status and
 from __future__ import annotations
 
 import email.utils
+import json
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -115,3 +116,11 @@ def transient(name: str, response: httpx.Response) -> ProviderError:
         permanent=False,
         retry_after=retry_after(response) or 1.0,
     )
+
+
+def json_array(items: Iterable[Any]) -> Iterator[bytes]:
+    """A JSON array streamed item by item (chunked): a 500-message batch is never held twice."""
+    yield b"["
+    for i, item in enumerate(items):
+        yield (b"," if i else b"") + json.dumps(item, ensure_ascii=False).encode()
+    yield b"]"

@@ -51,8 +51,11 @@ class PostmarkProvider:
         return body
 
     def send_batch(self, messages: Sequence[Message], batch_key: str) -> list[SendResult]:
-        payload = [self.payload(m) for m in messages]
-        response = http.call(self.name, lambda: self._client.post("/email/batch", json=payload))
+        body = http.json_array(self.payload(m) for m in messages)
+        headers = {"Content-Type": "application/json"}
+        response = http.call(
+            self.name, lambda: self._client.post("/email/batch", content=body, headers=headers)
+        )
         http.check(self.name, response)
         answers = response.json()
         if not isinstance(answers, list) or len(answers) != len(messages):

@@ -44,10 +44,10 @@ class ResendProvider:
         return body
 
     def send_batch(self, messages: Sequence[Message], batch_key: str) -> list[SendResult]:
-        payload = [self.payload(m) for m in messages]
-        headers = {"Idempotency-Key": batch_key[:256]}
+        body = http.json_array(self.payload(m) for m in messages)
+        headers = {"Idempotency-Key": batch_key[:256], "Content-Type": "application/json"}
         response = http.call(
-            self.name, lambda: self._client.post("/emails/batch", json=payload, headers=headers)
+            self.name, lambda: self._client.post("/emails/batch", content=body, headers=headers)
         )
         if response.status_code == 409:
             # The same key is in flight elsewhere (or was used for another body): wait and see.

@@ -118,13 +118,12 @@ class Fake:
                 pass
 
             def _handle(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                request = Request(
-                    self.command,
-                    self.path,
-                    {k.lower(): v for k, v in self.headers.items()},
-                    self.rfile.read(length),
-                )
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    data = self._read_chunked()
+                else:
+                    data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                request = Request(self.command, self.path, headers, data)
                 answer = fake._dispatch(request)
                 if answer is DROP:
                     self.close_connection = True
@@ -147,6 +146,16 @@ class Fake:
                     self.send_header(k, v)
                 self.end_headers()
                 self.wfile.write(data)
+
+            def _read_chunked(self) -> bytes:
+                parts = []
+                while True:
+                    size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                    if size == 0:
+                        self.rfile.readline()
+                        return b"".join(parts)
+                    parts.append(self.rfile.read(size))
+                    self.rfile.readline()
 
             do_GET = do_POST = _handle
 
