@@ -11,6 +11,8 @@ import os
 import secrets
 import socket
 import textwrap
+import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -186,6 +188,33 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def wait_for(url: str, tries: int = 100) -> None:
+    """Poll ``url`` until a server answers (10 s at most)."""
+    for _ in range(tries):
+        try:
+            urllib.request.urlopen(url, timeout=1)  # noqa: S310 (a loopback test server)
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"nothing answered at {url}")
+
+
+def queue_and_subscribe(
+    project: Project, n: int, title: str = "Delight Your Customers"
+) -> list[str]:
+    """Queue one tip and import ``n`` readers (reader0@example.com …, named Reader 0 …)."""
+    project.write(
+        "tips/t.md", tip_text(title, "Buddy the Bug Man was different.", takeaway="Delight.")
+    )
+    assert project.run("tips", "add", "tips/t.md").exit_code == 0
+    addresses = [f"reader{i}@example.com" for i in range(n)]
+    project.write(
+        "list.csv", "email,name\n" + "".join(f"{a},Reader {i}\n" for i, a in enumerate(addresses))
+    )
+    assert project.run("subscribers", "import", "list.csv").exit_code == 0
+    return addresses
 
 
 def tip_text(

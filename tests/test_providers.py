@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import TEST_SECRET, Project, tip_text
+from tests.conftest import TEST_SECRET, Project, queue_and_subscribe
 from tests.fakes.mailgun import MailgunFake
 from tests.fakes.postmark import PostmarkFake
 from tests.fakes.resend import ResendFake
@@ -46,17 +46,7 @@ def configure(project: Project, fake: Fake, **provider: object) -> None:
 
 
 def subscribe(project: Project, n: int) -> list[str]:
-    project.write(
-        "tips/t.md",
-        tip_text("Delight Your Customers", "Buddy the Bug Man was different.", takeaway="Delight."),
-    )
-    assert project.run("tips", "add", "tips/t.md").exit_code == 0
-    addresses = [f"reader{i}@example.com" for i in range(n)]
-    project.write(
-        "list.csv", "email,name\n" + "".join(f"{a},Reader {i}\n" for i, a in enumerate(addresses))
-    )
-    assert project.run("subscribers", "import", "list.csv").exit_code == 0
-    return addresses
+    return queue_and_subscribe(project, n)
 
 
 def in_doubt(project: Project) -> set[str]:

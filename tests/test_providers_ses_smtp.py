@@ -8,7 +8,6 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Project, free_port, tip_text
+from tests.conftest import Project, free_port, queue_and_subscribe, wait_for
 
 WEEK = "2026-W48"
 AWS = {
@@ -29,19 +28,7 @@ AWS = {
 
 
 def subscribe(project: Project, n: int) -> list[str]:
-    project.write(
-        "tips/t.md",
-        tip_text(
-            "Fix One Problem without Creating Another", "Dishwashers.", takeaway="Fix it once."
-        ),
-    )
-    assert project.run("tips", "add", "tips/t.md").exit_code == 0
-    addresses = [f"reader{i}@example.com" for i in range(n)]
-    project.write(
-        "list.csv", "email,name\n" + "".join(f"{a},Reader {i}\n" for i, a in enumerate(addresses))
-    )
-    assert project.run("subscribers", "import", "list.csv").exit_code == 0
-    return addresses
+    return queue_and_subscribe(project, n)
 
 
 def parse(raw: bytes | str) -> EmailMessage:
@@ -64,12 +51,7 @@ def moto() -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=1)  # noqa: S310 (loopback)
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_for(f"{url}/moto-api/data.json")
         yield url
     finally:
         proc.terminate()

@@ -23,7 +23,7 @@ from newsletter.editions import open_edition
 from newsletter.scheduler import next_run, weekly_trigger
 from newsletter.weekly import catch_up_decision, run_week
 from newsletter.weeks import IsoWeek
-from tests.conftest import Project, free_port, tip_text
+from tests.conftest import Project, free_port, tip_text, wait_for
 
 NY = ZoneInfo("America/New_York")
 
@@ -306,19 +306,11 @@ def test_end_to_end_a_slot_one_minute_ahead_fills_the_outbox_once(project: Proje
 
 @pytest.mark.slow
 def test_run_with_web_serves_the_app_from_the_same_process(project: Project) -> None:
-    import urllib.request
-
     port = free_port()
     project.config.write_text(project.config.read_text() + f"\n[web]\nport = {port}\n")
     proc = start_run(project, "--web")
     try:
-        for _ in range(100):
-            try:
-                answer = urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        assert answer.status == 200
+        wait_for(f"http://127.0.0.1:{port}/healthz")
     finally:
         out = stop(proc)
     assert "serving the web app on" in out

@@ -8,8 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -17,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser import chromium
-from tests.conftest import Project, free_port, tip_text
+from tests.conftest import Project, free_port, tip_text, wait_for
 
 DOCS = os.environ.get(
     "NEWSLETTER_DOCS_SCREENSHOTS"
@@ -43,12 +41,7 @@ def served(project: Project) -> Iterator[tuple[Project, str]]:
         text=True,
     )
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=1)  # noqa: S310 (loopback)
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_for(f"{base}/healthz")
         yield project, base
     finally:
         proc.terminate()
