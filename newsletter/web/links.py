@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -34,11 +36,11 @@ def _read(ctx: WebContext, purpose: str, request: Request) -> LinkToken:
     return ctx.tokens.read(purpose, str(request.path_params["token"]))
 
 
-def _subscriber(ctx: WebContext, session: Any, link: LinkToken) -> Subscriber:
+def _subscriber(session: Session, link: LinkToken) -> Subscriber:
     found = session.get(Subscriber, link.subscriber_id)
     if found is None:
         raise InputError("this address is no longer on our list")
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def unsubscribe_page(ctx: WebContext) -> Any:
@@ -46,7 +48,7 @@ def unsubscribe_page(ctx: WebContext) -> Any:
         try:
             link = _read(ctx, UNSUBSCRIBE, request)
             with ctx.session() as session:
-                person = _subscriber(ctx, session, link)
+                person = _subscriber(session, link)
                 address, status = person.email, person.status
         except InputError as exc:
             return _invalid(ctx, exc)
@@ -68,7 +70,7 @@ def unsubscribe(ctx: WebContext) -> Any:
     async def endpoint(request: Request) -> Response:
         form = await request.form()
         one_click = form.get("List-Unsubscribe") == "One-Click"
-        return await _run(request, lambda: _unsubscribe(ctx, request, one_click))
+        return await run_in_threadpool(_unsubscribe, ctx, request, one_click)
 
     return endpoint
 
@@ -77,7 +79,7 @@ def _unsubscribe(ctx: WebContext, request: Request, one_click: bool) -> Response
     try:
         link = _read(ctx, UNSUBSCRIBE, request)
         with ctx.session() as session:
-            person = _subscriber(ctx, session, link)
+            person = _subscriber(session, link)
             # The edition only says which email the click came from; an unknown one is dropped.
             edition = session.get(Edition, link.edition_id) if link.edition_id else None
             changed = subscribers.unsubscribe(
@@ -101,22 +103,18 @@ def _unsubscribe(ctx: WebContext, request: Request, one_click: bool) -> Response
 
 
 def resubscribe(ctx: WebContext) -> Any:
-    async def endpoint(request: Request) -> Response:
-        return await _run(request, lambda: _resubscribe(ctx, request))
+    def endpoint(request: Request) -> Response:
+        try:
+            link = _read(ctx, RESUBSCRIBE, request)
+            with ctx.session() as session:
+                person = _subscriber(session, link)
+                subscribers.resubscribe(session, person, via="web")
+                address = person.email
+        except InputError as exc:
+            return _invalid(ctx, exc)
+        return ctx.pages.message("Welcome back", f"{mask(address)} will get the next tip.")
 
     return endpoint
-
-
-def _resubscribe(ctx: WebContext, request: Request) -> Response:
-    try:
-        link = _read(ctx, RESUBSCRIBE, request)
-        with ctx.session() as session:
-            person = _subscriber(ctx, session, link)
-            subscribers.resubscribe(session, person, via="web")
-            address = person.email
-    except InputError as exc:
-        return _invalid(ctx, exc)
-    return ctx.pages.message("Welcome back", f"{mask(address)} will get the next tip.")
 
 
 def confirm_page(ctx: WebContext) -> Any:
@@ -136,30 +134,20 @@ def confirm_page(ctx: WebContext) -> Any:
 
 
 def confirm(ctx: WebContext) -> Any:
-    async def endpoint(request: Request) -> Response:
-        return await _run(request, lambda: _confirm(ctx, request))
+    def endpoint(request: Request) -> Response:
+        try:
+            link = _read(ctx, CONFIRM, request)
+            with ctx.session() as session:
+                person = _subscriber(session, link)
+                if person.status == "pending":
+                    subscribers.confirm(session, person, via="web")
+                elif person.status != "active":
+                    subscribers.resubscribe(session, person, via="web")
+                address = person.email
+        except InputError as exc:
+            return _invalid(ctx, exc)
+        return ctx.pages.message(
+            "You are subscribed", f"{mask(address)} will get the next tip. Welcome!"
+        )
 
     return endpoint
-
-
-def _confirm(ctx: WebContext, request: Request) -> Response:
-    try:
-        link = _read(ctx, CONFIRM, request)
-        with ctx.session() as session:
-            person = _subscriber(ctx, session, link)
-            if person.status == "pending":
-                subscribers.confirm(session, person, via="web")
-            elif person.status != "active":
-                subscribers.resubscribe(session, person, via="web")
-            address = person.email
-    except InputError as exc:
-        return _invalid(ctx, exc)
-    return ctx.pages.message(
-        "You are subscribed", f"{mask(address)} will get the next tip. Welcome!"
-    )
-
-
-async def _run(request: Request, work: Any) -> Response:
-    from starlette.concurrency import run_in_threadpool
-
-    return await run_in_threadpool(work)
