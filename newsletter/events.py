@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from newsletter import subscribers
-from newsletter.models import ProviderEvent, Subscriber
+from newsletter.models import ProviderEvent
 from newsletter.webhooks import Event
 
 
@@ -50,9 +50,7 @@ def record(session: Session, provider: str, events: Sequence[Event]) -> int:
 def _apply(session: Session, provider: str, event: Event) -> None:
     if event.kind not in ("bounced", "complained", "unsubscribed") or not event.email:
         return
-    person = session.scalars(
-        select(Subscriber).where(Subscriber.email == event.email.strip().lower())
-    ).first()
+    person = subscribers.by_address(session, event.email.strip().lower())
     if person is None:
         return
     via = f"webhook:{provider}"

@@ -89,11 +89,14 @@ def record_event(
     )
 
 
+def by_address(session: Session, address: str) -> Subscriber | None:
+    """The subscriber stored under this already-normalised address, if any."""
+    return session.scalars(select(Subscriber).where(Subscriber.email == address)).first()
+
+
 def find(session: Session, email: str) -> Subscriber | None:
     """The subscriber with this address (any case, any spacing), if any."""
-    return session.scalars(
-        select(Subscriber).where(Subscriber.email == normalise_email(email))
-    ).first()
+    return by_address(session, normalise_email(email))
 
 
 def get(session: Session, email: str) -> Subscriber:
@@ -114,7 +117,7 @@ def add(
 ) -> Subscriber:
     """Add a new subscriber (``active`` from the CLI, ``pending`` from the signup form)."""
     address = normalise_email(email)
-    existing = session.scalars(select(Subscriber).where(Subscriber.email == address)).first()
+    existing = by_address(session, address)
     if existing is not None:
         hint = (
             "; if they asked to come back, use `newsletter subscribers resubscribe`"
@@ -393,7 +396,7 @@ def request_signup(session: Session, email: str, name: str = "") -> Subscriber |
     (unsubscribed, bounced, complained) must confirm before anything is sent to them again.
     """
     address = normalise_email(email)
-    existing = session.scalars(select(Subscriber).where(Subscriber.email == address)).first()
+    existing = by_address(session, address)
     if existing is None:
         return add(session, address, name=name, via="web", status="pending")
     if existing.status == "active":
