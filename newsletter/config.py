@@ -50,7 +50,7 @@ class ScheduleSection:
     time: str = "09:00"
     timezone: str = "America/New_York"
     catch_up_hours: int = 48
-    alert_email: str = ""
+    alert_email: str = ""  # older name of [alerts] email, still read
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,18 @@ class ProviderSection:
     batch_size: int = 0
     max_attempts: int = 8
     retry_cap_seconds: float = 300.0
-    lease_seconds: int = 120
+    # A sender that has not written its heartbeat for this long is gone: its claims are
+    # taken over. It beats every lease_seconds / 5.
+    lease_seconds: int = 15
+
+
+@dataclass(frozen=True)
+class AlertsSection:
+    email: str = ""  # through the provider, like any email
+    webhook_url: str = ""  # a JSON POST {"text": …}: Slack, Mattermost, Discord bridges, ntfy
+    ping_url: str = ""  # a dead man's switch (healthchecks.io): /start, the URL itself, /fail
+    # status --check fails when an edition is unfinished this long after its slot
+    unfinished_after_minutes: int = 120
 
 
 @dataclass(frozen=True)
@@ -97,6 +108,8 @@ class Secrets:
     secret_key: str = field(default="", repr=False)
     old_secret_keys: tuple[str, ...] = field(default=(), repr=False)
     webhook_secret: str = field(default="", repr=False)
+    # Read by boto3 itself; kept here only so that they can be scrubbed from any text.
+    cloud: tuple[str, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -107,6 +120,7 @@ class Settings:
     database: DatabaseSection = DatabaseSection()
     schedule: ScheduleSection = ScheduleSection()
     provider: ProviderSection = ProviderSection()
+    alerts: AlertsSection = AlertsSection()
     web: WebSection = WebSection()
     links: tuple[Link, ...] = DEFAULT_LINKS
     secrets: Secrets = field(default=Secrets(), repr=False)
@@ -117,6 +131,11 @@ class Settings:
         """A path from the config, relative to the config file's folder."""
         p = Path(value).expanduser()
         return p if p.is_absolute() else self.base_dir / p
+
+    @property
+    def alert_email(self) -> str:
+        """Where alert emails go: ``[alerts] email``, or the older ``[schedule] alert_email``."""
+        return self.alerts.email or self.schedule.alert_email
 
     def require_secret_key(self) -> list[str]:
         """The signing keys, newest first; a clear error when none is set."""
@@ -133,6 +152,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "database": DatabaseSection,
     "schedule": ScheduleSection,
     "provider": ProviderSection,
+    "alerts": AlertsSection,
     "web": WebSection,
 }
 _TOP_LEVEL = (*_SECTIONS, "links")
@@ -288,25 +308,53 @@ def _secrets(env: Mapping[str, str]) -> Secrets:
         secret_key=env.get("NEWSLETTER_SECRET_KEY", ""),
         old_secret_keys=old,
         webhook_secret=env.get("NEWSLETTER_WEBHOOK_SECRET", ""),
+        cloud=tuple(env[k] for k in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN") if env.get(k)),
     )
 
 
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Values that end up in an email header: a CR or LF there would forge headers.
+_HEADER_BOUND = (
+    ("newsletter", "name"),
+    ("newsletter", "from_email"),
+    ("newsletter", "from_name"),
+    ("newsletter", "reply_to"),
+    ("newsletter", "subject"),
+    ("alerts", "email"),
+    ("schedule", "alert_email"),
+)
 
 
 def _validate(s: Settings) -> None:
     def bad(key: str, message: str) -> ConfigError:
         return ConfigError(f"{key}: {message}")
 
+    for section, key in _HEADER_BOUND:
+        value = getattr(getattr(s, section), key)
+        if _CONTROL.search(value):
+            raise bad(
+                f"[{section}] {key}",
+                "must be one line without control characters (it goes into an email header)",
+            )
     if not s.newsletter.base_url.startswith(("http://", "https://")):
         raise bad(
             "[newsletter] base_url",
             f"must start with http:// or https://, got {s.newsletter.base_url!r}",
         )
-    for key in ("from_email", "reply_to"):
-        value = getattr(s.newsletter, key)
+    for label, value in (
+        ("[newsletter] from_email", s.newsletter.from_email),
+        ("[newsletter] reply_to", s.newsletter.reply_to),
+        ("[alerts] email", s.alert_email),
+    ):
         if value and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
-            raise bad(f"[newsletter] {key}", f"is not an email address: {value!r}")
+            raise bad(label, f"is not an email address: {value!r}")
+    for key in ("webhook_url", "ping_url"):
+        value = getattr(s.alerts, key)
+        if value and not value.startswith(("http://", "https://")):
+            raise bad(f"[alerts] {key}", "must start with http:// or https://")
+    if s.alerts.unfinished_after_minutes < 1:
+        raise bad("[alerts] unfinished_after_minutes", "must be 1 or more")
     _choice("[schedule] day", s.schedule.day, DAY_NAMES)
     if not _TIME.match(s.schedule.time):
         raise bad("[schedule] time", f"must be HH:MM on a 24-hour clock, got {s.schedule.time!r}")
@@ -328,7 +376,7 @@ def _validate(s: Settings) -> None:
         ("concurrency", p.concurrency, 1),
         ("max_attempts", p.max_attempts, 1),
         ("retry_cap_seconds", p.retry_cap_seconds, 0),
-        ("lease_seconds", p.lease_seconds, 10),
+        ("lease_seconds", p.lease_seconds, 3),
     ):
         if value < low:
             raise bad(f"[provider] {key}", f"must be {low} or more, got {value}")

@@ -17,7 +17,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeEngine
 
@@ -87,9 +87,23 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session in one transaction: committed on success, rolled back on any error."""
-    with factory() as session, session.begin():
-        yield session
+    """A session in one transaction: committed on success, rolled back on any error.
+
+    A database that is locked past the busy timeout, or a connection that is lost, becomes
+    a ``DatabaseError`` with one line that says so (its cause chained).
+    """
+    try:
+        with factory() as session, session.begin():
+            yield session
+    except (OperationalError, InterfaceError) as exc:
+        raise DatabaseError(f"the database failed: {reason(exc)}") from exc
+
+
+def reason(exc: BaseException) -> str:
+    """The first line of what the driver said (or of the exception), for one-line messages."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -113,8 +127,8 @@ def current_revision(engine: Engine) -> str | None:
             return MigrationContext.configure(conn).get_current_revision()
     except OperationalError as exc:
         raise DatabaseError(
-            f"cannot open the database {mask_url(engine.url)}: {_reason(exc)}"
-        ) from None
+            f"cannot open the database {mask_url(engine.url)}: {reason(exc)}"
+        ) from exc
 
 
 def upgrade(engine: Engine) -> tuple[str | None, str | None]:
@@ -183,7 +197,3 @@ def _ensure_sqlite_folder(engine: Engine) -> None:
         ":memory:",
     ):
         Path(engine.url.database or "").parent.mkdir(parents=True, exist_ok=True)
-
-
-def _reason(exc: OperationalError) -> str:
-    return str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)

@@ -143,15 +143,19 @@ def plan(session: Session, settings: Settings, week: IsoWeek, tip_ref: str | Non
     return Plan(str(week), tip.title, False, total, list(session.scalars(active.limit(5))))
 
 
-def finish(session: Session, edition: Edition, now: datetime | None = None) -> dict[str, int]:
-    """Store the counts; the edition is ``sent`` once no row is pending or claimed."""
+def finish(
+    session: Session, edition: Edition, now: datetime | None = None, *, error: str | None = None
+) -> dict[str, int]:
+    """The counts after a send; the edition is ``sent`` once no row is pending or claimed.
+
+    ``error`` (what stopped the send) is kept on the edition for ``status`` and alerts.
+    """
     counts = ledger.counts(session, edition.id)
-    edition.sent_count = counts["sent"]
-    edition.failed_count = counts["failed"]
-    edition.in_doubt_count = counts["in_doubt"]
-    edition.skipped_count = counts["skipped"]
+    now = now or utcnow()
+    if error:
+        edition.error, edition.error_at = error, now
     if counts["pending"] == 0 and counts["claimed"] == 0:
         if edition.status == "sending":
-            edition.finished_at = now or utcnow()
+            edition.finished_at = now
         edition.status = "sent" if counts["sent"] or not edition.recipients else "failed"
     return counts

@@ -1,31 +1,34 @@
 """The delivery ledger: one row per edition and recipient, moved through its states.
 
-    pending ──claim──▶ claimed ──result──▶ sent | failed
-       ▲                  │
-       └── released ──────┤ (the provider refused the whole call: nothing went out)
-                          └─▶ in_doubt (interrupted, and the provider cannot say)
-    pending ──claim, recipient no longer active──▶ skipped
+    pending ──claim (new batch key)──▶ claimed ──answered──▶ sent | failed
+       ▲                                 │ │
+       └──── release (nothing went out) ─┘ ├──▶ in_doubt (may have gone out; reported)
+                                           └──▶ claimed by another run (takeover, same key)
+    pending | claimed ──recipient no longer active──▶ skipped
 
-Every transition is committed by the caller right after these functions run: a claim before
-the provider is called, a result right after.
+``EditionLedger`` is the only writer of ``deliveries`` while an edition is sent: each of its
+methods commits one change in its own transaction, so a claim is on disk before the provider
+is called and a result right after. Which change follows an attempt is never decided here:
+that is ``newsletter.fate``.
 """
 
 from __future__ import annotations
 
-import os
-import socket
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import cast
+from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, literal, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, bindparam, func, insert, literal, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
-from newsletter.models import Delivery, Subscriber, SubscriberEvent, utcnow
+from newsletter import db, runners, subscribers
+from newsletter.models import Delivery, Runner, Subscriber
 from newsletter.providers.base import SendResult
 
-HOST = socket.gethostname()
+STATUSES = ("pending", "claimed", "sent", "failed", "in_doubt", "skipped")
+NO_LONGER_SUBSCRIBED = "no longer subscribed"
 
 
 @dataclass(frozen=True)
@@ -36,12 +39,43 @@ class Claimed:
     subscriber_id: int
     email: str
     name: str
-    batch_key: str
 
 
-def worker_id(batch_no: int) -> str:
-    """``host:pid:n``: who holds a claim, and which of its batches it is."""
-    return f"{HOST}:{os.getpid()}:{batch_no}"
+@dataclass(frozen=True)
+class Batch:
+    """Claimed rows under one batch key: what goes to the provider in one call."""
+
+    key: str
+    rows: tuple[Claimed, ...]
+    minted_at: datetime | None
+    taken_over: bool = False  # its first sender stopped: an earlier attempt may have gone out
+
+    @property
+    def ids(self) -> list[int]:
+        return [r.delivery_id for r in self.rows]
+
+    def without(self, ids: set[int]) -> Batch:
+        return Batch(
+            self.key,
+            tuple(r for r in self.rows if r.delivery_id not in ids),
+            self.minted_at,
+            self.taken_over,
+        )
+
+
+@dataclass(frozen=True)
+class Holding:
+    """Claims of one run on an edition, and whether that run is still alive."""
+
+    run_id: str | None
+    rows: int
+    alive: bool
+    who: str
+
+
+def mint_key(week: str) -> str:
+    """A batch key that names one batch for ever: never a process, never reused."""
+    return f"{week}/{uuid.uuid4()}"
 
 
 def create_deliveries(session: Session, edition_id: int) -> int:
@@ -56,208 +90,214 @@ def create_deliveries(session: Session, edition_id: int) -> int:
     return session.scalar(total) or 0
 
 
-def claim_batch(
-    session: Session, edition_id: int, worker: str, size: int, lease_until: datetime
-) -> tuple[list[Claimed], int]:
-    """Claim up to ``size`` pending rows for ``worker``: (rows to send, how many were skipped).
+class EditionLedger:
+    """The deliveries of one edition as one run (``run_id``) sees and changes them."""
 
-    Rows whose recipient is no longer active are marked ``skipped`` instead of sent.
+    def __init__(
+        self, factory: sessionmaker[Session], edition_id: int, week: str, run_id: str
+    ) -> None:
+        self.factory = factory
+        self.edition_id = edition_id
+        self.week = week
+        self.run_id = run_id
 
-    One UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING: atomic on SQLite, and with
-    FOR UPDATE SKIP LOCKED on PostgreSQL, so concurrent senders never claim the same row.
-    """
-    pick = (
-        select(Delivery.id)
-        .where(Delivery.edition_id == edition_id, Delivery.status == "pending")
-        .order_by(Delivery.id)
-        .limit(size)
-        .with_for_update(skip_locked=True)
-    )
-    claimed_ids = session.scalars(
-        update(Delivery)
-        .where(Delivery.id.in_(pick.scalar_subquery()))
-        .values(
-            status="claimed",
-            claimed_by=worker,
-            batch_key=worker,
-            lease_until=lease_until,
-            attempts=Delivery.attempts + 1,
+    # ---- claims --------------------------------------------------------------------------
+
+    def claim(self, size: int) -> tuple[Batch | None, int]:
+        """Claim up to ``size`` pending rows under a new batch key: (the batch, rows skipped).
+
+        One UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING: atomic on SQLite, and with
+        FOR UPDATE SKIP LOCKED on PostgreSQL, so concurrent senders never claim the same row.
+        """
+        pick = (
+            select(Delivery.id)
+            .where(Delivery.edition_id == self.edition_id, Delivery.status == "pending")
+            .order_by(Delivery.id)
+            .limit(size)
+            .with_for_update(skip_locked=True)
         )
-        .returning(Delivery.id)
-    ).all()
-    return _sendable(session, list(claimed_ids), worker)
+        key = mint_key(self.week)
+        with db.transaction(self.factory) as session:
+            now = runners.clock(session)
+            ids = session.scalars(
+                update(Delivery)
+                .where(Delivery.id.in_(pick.scalar_subquery()))
+                .values(
+                    status="claimed",
+                    claimed_by=self.run_id,
+                    batch_key=key,
+                    claimed_at=now,
+                    attempts=Delivery.attempts + 1,
+                )
+                .returning(Delivery.id)
+            ).all()
+            rows, skipped = _sendable(session, list(ids))
+        return (Batch(key, rows, now) if rows else None), skipped
+
+    def recheck(self, batch: Batch) -> tuple[Batch, int]:
+        """Before any send or resend: rows whose recipient is no longer active are skipped."""
+        with db.transaction(self.factory) as session:
+            rows, skipped = _sendable(session, batch.ids)
+        return Batch(batch.key, rows, batch.minted_at, batch.taken_over), skipped
+
+    def stale(self, grace: timedelta) -> list[tuple[str, str | None]]:
+        """(batch key, holder) of claims whose run ended or stopped heartbeating for ``grace``."""
+        with db.transaction(self.factory) as session:
+            cutoff = runners.clock(session) - grace
+            rows = session.execute(
+                select(Delivery.batch_key, Delivery.claimed_by)
+                .outerjoin(Runner, Runner.id == Delivery.claimed_by)
+                .where(
+                    Delivery.edition_id == self.edition_id,
+                    Delivery.status == "claimed",
+                    or_(
+                        Runner.id.is_(None),
+                        Runner.ended_at.is_not(None),
+                        Runner.heartbeat_at < cutoff,
+                    ),
+                )
+                .group_by(Delivery.batch_key, Delivery.claimed_by)
+            ).all()
+        return [(key or "", holder) for key, holder in rows]
+
+    def take_over(self, key: str, holder: str | None) -> Batch | None:
+        """Hold a stale batch for this run, under its own key; None if another run was first."""
+        held = Delivery.claimed_by.is_(None) if holder is None else Delivery.claimed_by == holder
+        with db.transaction(self.factory) as session:
+            ids = session.scalars(
+                update(Delivery)
+                .where(
+                    Delivery.edition_id == self.edition_id,
+                    Delivery.status == "claimed",
+                    Delivery.batch_key == key if key else Delivery.batch_key.is_(None),
+                    held,
+                )
+                .values(claimed_by=self.run_id, attempts=Delivery.attempts + 1)
+                .returning(Delivery.id)
+            ).all()
+            if not ids:
+                return None
+            minted = session.scalar(
+                select(func.min(Delivery.claimed_at)).where(Delivery.id.in_(ids))
+            )
+            rows, _ = _sendable(session, list(ids), skip=False)
+        return Batch(key, rows, minted, taken_over=True)
+
+    # ---- outcomes ------------------------------------------------------------------------
+
+    def record(self, batch: Batch, results: Sequence[SendResult], *, via: str) -> None:
+        """Write each message's outcome (one executemany per outcome).
+
+        A result is written while the row is claimed under this batch's key or was marked in
+        doubt meanwhile by a run that took it over: the provider's word beats a guess. An
+        address the provider reports as dead makes its subscriber ``bounced``.
+        """
+        table = cast(Table, Delivery.__table__)
+        # (no IN here: executemany refuses expanding parameters)
+        ours = (table.c.batch_key == batch.key) & (
+            (table.c.status == "claimed") | (table.c.status == "in_doubt")
+        )
+        sent = [{"_id": r.delivery_id, "_mid": r.provider_message_id} for r in results if r.ok]
+        failed = [{"_id": r.delivery_id, "_error": r.error} for r in results if not r.ok]
+        with db.transaction(self.factory) as session:
+            now = runners.clock(session)
+            if sent:
+                session.execute(
+                    update(table)
+                    .where(table.c.id == bindparam("_id"), ours)
+                    .values(
+                        status="sent",
+                        provider_message_id=bindparam("_mid"),
+                        sent_at=now,
+                        error=None,
+                    ),
+                    sent,
+                )
+            if failed:
+                session.execute(
+                    update(table)
+                    .where(table.c.id == bindparam("_id"), ours)
+                    .values(status="failed", error=bindparam("_error")),
+                    failed,
+                )
+            for result in results:
+                if result.suppressed:
+                    _mark_bounced(session, result, via=via)
+
+    def release(self, batch: Batch, reason: str) -> None:
+        """Back to pending, without the key: nothing of this batch went out."""
+        self._change(batch, status="pending", claimed_by=None, batch_key=None, error=reason)
+
+    def in_doubt(self, batch: Batch, reason: str) -> None:
+        """It may have gone out and cannot be resent safely: reported, resent only on request."""
+        self._change(batch, status="in_doubt", error=reason)
+
+    def hold(self, batch: Batch, reason: str) -> None:
+        """It may have gone out; the provider dedupes: stays claimed under its key for the
+        next sender (this run ends, so the claim goes stale and is taken over)."""
+        self._change(batch, error=reason)
+
+    def _change(self, batch: Batch, **values: Any) -> None:
+        with db.transaction(self.factory) as session:
+            session.execute(
+                update(Delivery)
+                .where(
+                    Delivery.id.in_(batch.ids),
+                    Delivery.status == "claimed",
+                    Delivery.claimed_by == self.run_id,
+                )
+                .values(**values)
+            )
+
+    # ---- what the edition looks like ------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        with db.transaction(self.factory) as session:
+            return counts(session, self.edition_id)
+
+    def holdings(self, grace: timedelta) -> list[Holding]:
+        """Who holds the edition's claims, and whether each holder is alive."""
+        with db.transaction(self.factory) as session:
+            return holdings(session, self.edition_id, grace)
 
 
-def _sendable(session: Session, ids: list[int], worker: str) -> tuple[list[Claimed], int]:
+def _sendable(
+    session: Session, ids: list[int], *, skip: bool = True
+) -> tuple[tuple[Claimed, ...], int]:
+    """The rows of ``ids`` whose recipient is still active; the others become ``skipped``."""
     if not ids:
-        return [], 0
+        return (), 0
     rows = session.execute(
-        select(
-            Delivery.id,
-            Delivery.batch_key,
-            Subscriber.id,
-            Subscriber.email,
-            Subscriber.name,
-            Subscriber.status,
-        )
+        select(Delivery.id, Subscriber.id, Subscriber.email, Subscriber.name, Subscriber.status)
         .outerjoin(Subscriber, Subscriber.id == Delivery.subscriber_id)
         .where(Delivery.id.in_(ids))
         .order_by(Delivery.id)
     ).all()
     keep, gone = [], []
-    for delivery_id, batch_key, subscriber_id, email, name, status in rows:
-        if status == "active":
-            keep.append(Claimed(delivery_id, subscriber_id, email, name, batch_key or worker))
+    for delivery_id, subscriber_id, email, name, status in rows:
+        if status == "active" or not skip:
+            keep.append(Claimed(delivery_id, subscriber_id or 0, email or "", name or ""))
         else:
             gone.append(delivery_id)
     if gone:
         # Unsubscribed (or bounced, or removed) since the edition started: never sent to.
         session.execute(
             update(Delivery)
-            .where(Delivery.id.in_(gone))
-            .values(
-                status="skipped", claimed_by=None, lease_until=None, error="no longer subscribed"
-            )
+            .where(Delivery.id.in_(gone), Delivery.status == "claimed")
+            .values(status="skipped", claimed_by=None, error=NO_LONGER_SUBSCRIBED)
         )
-    return keep, len(gone)
+    return tuple(keep), len(gone)
 
 
-def renew(session: Session, ids: Sequence[int], worker: str, lease_until: datetime) -> None:
-    """Extend the lease on rows we still hold (before each retry of a batch)."""
-    session.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(ids), Delivery.claimed_by == worker, Delivery.status == "claimed")
-        .values(lease_until=lease_until)
-    )
-
-
-def record(
-    session: Session, results: Sequence[SendResult], *, via: str, now: datetime | None = None
-) -> None:
-    """Write each message's outcome (one executemany per outcome); a suppressed address makes
-    its subscriber ``bounced``."""
-    now = now or utcnow()
-    table = cast(Table, Delivery.__table__)
-    sent = [{"_id": r.delivery_id, "_mid": r.provider_message_id} for r in results if r.ok]
-    failed = [{"_id": r.delivery_id, "_error": r.error} for r in results if not r.ok]
-    if sent:
-        session.execute(
-            update(table)
-            .where(table.c.id == bindparam("_id"))
-            .values(
-                status="sent",
-                provider_message_id=bindparam("_mid"),
-                sent_at=now,
-                error=None,
-                lease_until=None,
-            ),
-            sent,
-        )
-    if failed:
-        session.execute(
-            update(table)
-            .where(table.c.id == bindparam("_id"))
-            .values(status="failed", error=bindparam("_error"), lease_until=None),
-            failed,
-        )
-    for result in results:
-        if result.suppressed:
-            _mark_bounced(session, result, via=via, now=now)
-
-
-def _mark_bounced(session: Session, result: SendResult, *, via: str, now: datetime) -> None:
+def _mark_bounced(session: Session, result: SendResult, *, via: str) -> None:
     subscriber_id = session.scalar(
         select(Delivery.subscriber_id).where(Delivery.id == result.delivery_id)
     )
-    if subscriber_id is None:
-        return
-    changed = session.execute(
-        update(Subscriber)
-        .where(Subscriber.id == subscriber_id, Subscriber.status == "active")
-        .values(status="bounced")
-    )
-    if changed.rowcount:  # type: ignore[attr-defined]
-        session.add(
-            SubscriberEvent(
-                subscriber_id=subscriber_id,
-                kind="bounced",
-                via=via,
-                at=now,
-                detail=result.error or "",
-            )
+    person = session.get(Subscriber, subscriber_id) if subscriber_id else None
+    if person is not None and person.status == "active":
+        subscribers.mark_bounced(
+            session, person, kind="bounced", via=via, detail=result.error or ""
         )
-
-
-def release(session: Session, ids: Sequence[int], error: str) -> None:
-    """Back to pending: the provider refused the call, so nothing went out."""
-    session.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(ids), Delivery.status == "claimed")
-        .values(status="pending", claimed_by=None, lease_until=None, error=error)
-    )
-
-
-def mark_in_doubt(session: Session, ids: Sequence[int], reason: str) -> None:
-    """The batch may or may not have gone out and nobody can tell: report, never resend silently."""
-    session.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(ids), Delivery.status == "claimed")
-        .values(status="in_doubt", lease_until=None, error=reason)
-    )
-
-
-def stale_claims(session: Session, edition_id: int, now: datetime) -> list[Claimed]:
-    """Claimed rows whose holder is gone: the lease ran out, or its process on this host died."""
-    rows = session.execute(
-        select(
-            Delivery.id,
-            Delivery.claimed_by,
-            Delivery.batch_key,
-            Delivery.lease_until,
-            Subscriber.id,
-            Subscriber.email,
-            Subscriber.name,
-        )
-        .outerjoin(Subscriber, Subscriber.id == Delivery.subscriber_id)
-        .where(Delivery.edition_id == edition_id, Delivery.status == "claimed")
-        .order_by(Delivery.id)
-    ).all()
-    stale = []
-    for delivery_id, claimed_by, batch_key, lease_until, subscriber_id, email, name in rows:
-        if (lease_until is not None and lease_until < now) or _holder_died(claimed_by):
-            stale.append(
-                Claimed(
-                    delivery_id,
-                    subscriber_id or 0,
-                    email or "",
-                    name or "",
-                    batch_key or claimed_by or "",
-                )
-            )
-    return stale
-
-
-def _holder_died(claimed_by: str | None) -> bool:
-    host, _, rest = (claimed_by or "").partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != HOST or not pid_text.isdigit() or int(pid_text) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
-def take_over(session: Session, ids: Sequence[int], worker: str, lease_until: datetime) -> None:
-    """Hold stale rows for ``worker``, keeping their batch key."""
-    session.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(ids), Delivery.status == "claimed")
-        .values(claimed_by=worker, lease_until=lease_until, attempts=Delivery.attempts + 1)
-    )
 
 
 def resend_in_doubt(session: Session, edition_id: int) -> int:
@@ -265,14 +305,14 @@ def resend_in_doubt(session: Session, edition_id: int) -> int:
     result = session.execute(
         update(Delivery)
         .where(Delivery.edition_id == edition_id, Delivery.status == "in_doubt")
-        .values(status="pending", claimed_by=None, lease_until=None)
+        .values(status="pending", claimed_by=None, batch_key=None)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def counts(session: Session, edition_id: int) -> dict[str, int]:
     """Deliveries of an edition by status (every status listed)."""
-    found = dict.fromkeys(("pending", "claimed", "sent", "failed", "in_doubt", "skipped"), 0)
+    found = dict.fromkeys(STATUSES, 0)
     rows = session.execute(
         select(Delivery.status, func.count())
         .where(Delivery.edition_id == edition_id)
@@ -281,6 +321,26 @@ def counts(session: Session, edition_id: int) -> dict[str, int]:
     for status, count in rows:
         found[status] = count
     return found
+
+
+def holdings(session: Session, edition_id: int, grace: timedelta) -> list[Holding]:
+    """Who holds an edition's claimed rows, and whether each holder is alive."""
+    cutoff = runners.clock(session) - grace
+    rows = session.execute(
+        select(Delivery.claimed_by, func.count(), Runner)
+        .outerjoin(Runner, Runner.id == Delivery.claimed_by)
+        .where(Delivery.edition_id == edition_id, Delivery.status == "claimed")
+        .group_by(Delivery.claimed_by, Runner.id)
+    ).all()
+    return [
+        Holding(
+            holder,
+            count,
+            runner is not None and runner.ended_at is None and runner.heartbeat_at >= cutoff,
+            runners.describe(runner),
+        )
+        for holder, count, runner in rows
+    ]
 
 
 def failures(session: Session, edition_id: int, limit: int = 20) -> list[tuple[str, str, str]]:

@@ -6,6 +6,8 @@ link), List-Unsubscribe-Post for RFC 8058 one-click, and a stable List-Id.
 
 from __future__ import annotations
 
+import email.errors
+import re
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -15,6 +17,23 @@ from newsletter.config import Settings
 from newsletter.providers.base import Message
 from newsletter.render import Personaliser, RenderedEdition, absolute
 from newsletter.tokens import UNSUBSCRIBE, Tokens
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+class MessageError(ValueError):
+    """One recipient's message cannot be built (a control character in a header value, …).
+
+    That delivery fails alone, with this reason; the edition goes on.
+    """
+
+
+def check_header_value(label: str, value: str) -> None:
+    """Refuse a value with a CR, LF or other control character before it reaches a header."""
+    if _CONTROL.search(value):
+        raise MessageError(
+            f"cannot build the message: the {label} {value!r} has a line break or control character"
+        )
 
 
 def list_id(settings: Settings) -> str:
@@ -62,7 +81,9 @@ class MessageFactory:
         *,
         subject_prefix: str = "",
     ) -> Message:
-        """The message for one recipient."""
+        """The message for one recipient; ``MessageError`` if it cannot be built."""
+        check_header_value("address", email)
+        check_header_value("name", name)
         url = self.unsubscribe_url(subscriber_id)
         headers = {
             "List-Unsubscribe": f"<{url}>",
@@ -88,7 +109,26 @@ class MessageFactory:
 
 
 def to_mime(message: Message, from_header: str) -> EmailMessage:
-    """The RFC 5322 message (multipart/alternative: text, then HTML; UTF-8)."""
+    """The RFC 5322 message (multipart/alternative: text, then HTML; UTF-8).
+
+    ``MessageError`` when the values cannot make a valid message (the email package refuses
+    header values with line breaks, among others).
+    """
+    try:
+        return _mime(message, from_header)
+    except (ValueError, TypeError, IndexError, email.errors.MessageError) as exc:
+        raise MessageError(f"cannot build the message to {message.to!r}: {exc}") from exc
+
+
+def mime_bytes(message: Message, from_header: str) -> bytes:
+    """``to_mime`` as bytes, with the generator's own checks; ``MessageError`` as there."""
+    try:
+        return _mime(message, from_header).as_bytes()
+    except (ValueError, TypeError, IndexError, email.errors.MessageError) as exc:
+        raise MessageError(f"cannot build the message to {message.to!r}: {exc}") from exc
+
+
+def _mime(message: Message, from_header: str) -> EmailMessage:
     mime = EmailMessage(policy=SMTP)
     mime["From"] = from_header
     mime["To"] = (

@@ -139,12 +139,11 @@ class Edition(Base):
     text: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="sending")
     recipients: Mapped[int] = mapped_column(default=0)
-    sent_count: Mapped[int] = mapped_column(default=0)
-    failed_count: Mapped[int] = mapped_column(default=0)
-    in_doubt_count: Mapped[int] = mapped_column(default=0)
-    skipped_count: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    # The last failure of a send of this edition (the weekly runner retries it), for status.
+    error: Mapped[str | None] = mapped_column(Text)
+    error_at: Mapped[datetime | None]
 
 
 class Delivery(Base):
@@ -163,11 +162,13 @@ class Delivery(Base):
     )
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
+    # The run (``runners.id``) holding the claim; a claim is stale when that run stops.
     claimed_by: Mapped[str | None] = mapped_column(String(200))
-    # The batch a row first went out in; kept on takeover, so a resend of an interrupted
-    # batch is the same batch (what makes a provider's idempotency key work).
+    # The batch's identity, minted once per batch (``<week>/<uuid4>``) and kept for every
+    # retry and takeover of that batch, so a provider's idempotency key always means it.
     batch_key: Mapped[str | None] = mapped_column(String(200))
-    lease_until: Mapped[datetime | None]
+    # When the batch was minted: an idempotency key outlives nobody's memory forever.
+    claimed_at: Mapped[datetime | None]
     provider_message_id: Mapped[str | None] = mapped_column(String(300))
     error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
@@ -187,12 +188,41 @@ class ProviderEvent(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+RUNNER_KINDS = ("scheduler", "send")
+
+
 class Runner(Base):
-    """A running ``newsletter run`` process and its heartbeat (for ``newsletter status``)."""
+    """A run of a process that must be seen alive: the scheduler, or one send of an edition.
+
+    Liveness is by run, never by PID (a restarted container is PID 1 again): a run id is a
+    random UUID, and a run is alive while it writes its heartbeat and has not ended.
+    """
 
     __tablename__ = "runners"
 
-    id: Mapped[str] = mapped_column(String(200), primary_key=True)  # host:pid
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), default="send")
+    host: Mapped[str] = mapped_column(String(200), default="")
+    pid: Mapped[int] = mapped_column(default=0)
+    edition_id: Mapped[int | None] = mapped_column(
+        ForeignKey("editions.id", ondelete="CASCADE"), index=True
+    )
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
     next_run_at: Mapped[datetime | None]
+
+
+class Alert(Base):
+    """Every alert raised, and what each channel made of it (status, the dashboard)."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, default="")
+    edition_id: Mapped[int | None] = mapped_column(ForeignKey("editions.id", ondelete="SET NULL"))
+    # channel -> "sent" | "failed: <why>" | "off"
+    channels: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

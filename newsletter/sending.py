@@ -1,10 +1,12 @@
 """The sending engine: this week's edition, batch by batch, exactly once per subscriber.
 
-``send_week`` opens (or continues) the week's edition, settles batches that an earlier,
-interrupted sender left claimed, then runs ``concurrency`` threads that each claim a batch
-(committed), build its messages, send them through the provider (retrying transient errors
-with capped exponential backoff and full jitter, honouring Retry-After), and commit each
-message's result. A permanent error for the whole call stops every thread after its batch.
+``send_week`` opens (or continues) the week's edition and registers a run with a heartbeat.
+Then ``concurrency`` threads each claim a batch under a new key (committed), build its
+messages, send them through the provider, and let ``fate.decide`` say what becomes of the
+batch after each attempt: record, retry under the same key (capped exponential backoff with
+full jitter, Retry-After honoured), release, in doubt, or hold. While sending, any thread
+also looks for batches whose run stopped heartbeating (a crash, a kill, another host gone)
+and takes them over under the fate rules, so no claim is left behind.
 """
 
 from __future__ import annotations
@@ -13,20 +15,21 @@ import logging
 import random
 import threading
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from itertools import count, groupby
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from newsletter import db, editions, ledger
+from newsletter import db, editions, fate, ledger, runners
 from newsletter.config import Settings
-from newsletter.errors import InputError, ProviderError
-from newsletter.messages import MessageFactory
+from newsletter.errors import DatabaseError, InputError, NewsletterError, ProviderError
+from newsletter.ledger import Batch, EditionLedger, Holding
+from newsletter.messages import MessageError, MessageFactory
 from newsletter.models import Edition, Tip, utcnow
-from newsletter.providers.base import Message, Provider, SendResult, Settles
+from newsletter.providers.base import Message, Provider, SendResult
 from newsletter.providers.registry import make_provider
 from newsletter.ratelimit import TokenBucket
 from newsletter.tokens import Tokens
@@ -37,6 +40,9 @@ log = logging.getLogger("newsletter.sending")
 Progress = Callable[[str, int], None]
 """Called with ("total", n) once, then ("sent" | "failed" | "skipped" | "in_doubt", n)."""
 
+# An idempotency key is trusted only this long before the provider forgets it.
+KEY_MARGIN = timedelta(hours=1)
+
 
 @dataclass
 class EditionReport:
@@ -45,20 +51,22 @@ class EditionReport:
     week: str
     tip_title: str
     recipients: int
-    counts: dict[str, int]
+    counts: dict[str, int]  # empty when the database could not be read at the end
     created: bool
     sent_now: int = 0
     seconds: float = 0.0
-    stopped: str | None = None
+    stopped: str | None = None  # why the send stopped before the edition was finished
+    holders: list[Holding] = field(default_factory=list)  # who still holds claims
 
     @property
     def finished(self) -> bool:
-        return self.counts["pending"] == 0 and self.counts["claimed"] == 0
+        """Every delivery settled: none pending, none claimed."""
+        return bool(self.counts) and self.counts["pending"] == 0 and self.counts["claimed"] == 0
 
     @property
     def troubled(self) -> bool:
         """Failed or in-doubt rows: the CLI exits 3."""
-        return bool(self.counts["failed"] or self.counts["in_doubt"])
+        return bool(self.counts.get("failed") or self.counts.get("in_doubt"))
 
 
 @dataclass
@@ -68,8 +76,12 @@ class _Shared:
     stop: threading.Event
     abort: list[BaseException] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    batch_numbers: count[int] = field(default_factory=lambda: count(1))
+    sweeping: threading.Lock = field(default_factory=threading.Lock)
+    last_sweep: float = 0.0
     sent: int = 0
+    # Rows held by other live runs at the end, and since when that number has not moved.
+    held: int = -1
+    held_since: float = 0.0
 
     def fail(self, exc: BaseException) -> None:
         with self.lock:
@@ -91,7 +103,11 @@ def send_week(
     stop: threading.Event | None = None,
     sleep: Callable[[float], None] | None = None,
 ) -> EditionReport:
-    """Send (or continue) the edition of ``week``; see the module docstring."""
+    """Send (or continue) the edition of ``week``; see the module docstring.
+
+    Errors before the edition exists (config, an empty queue, the database) are raised. Once
+    it exists, whatever stops the send is reported in ``EditionReport.stopped`` instead.
+    """
     tokens = Tokens(settings.require_secret_key())
     factory = db.session_factory(engine)
     if join_only:
@@ -105,44 +121,89 @@ def send_week(
     provider = provider or make_provider(settings)
     started = time.monotonic()
     shared = _Shared(stop or threading.Event())
+    grace = float(settings.provider.lease_seconds)
+    run_id: str | None = None
     try:
-        run = _Run(settings, factory, provider, edition, tokens, shared, progress, sleep)
-        run.execute(resend_in_doubt)
+        with db.transaction(factory) as session:
+            run_id = runners.start(session, "send", edition_id=edition.id)
+        book = EditionLedger(factory, edition.id, edition.week, run_id)
+        lost = DatabaseError("this sender could not write its heartbeat: stopped its sends")
+        with runners.Heartbeat(factory, run_id, grace / 5, grace / 2, lambda: shared.fail(lost)):
+            run = _Run(settings, provider, edition, tokens, shared, progress, sleep, book)
+            run.execute(resend_in_doubt)
+    except BaseException as exc:  # the database failed under us: report, never raise
+        shared.fail(exc)
     finally:
+        if run_id is not None:
+            _end_run(factory, run_id)
         if owned:
             provider.close()
-    with db.transaction(factory) as session:
-        current = session.get(Edition, edition.id)
-        assert current is not None
-        counts = editions.finish(session, current)
-        tip = session.get(Tip, current.tip_id)
-    report = EditionReport(
-        week=str(week),
-        tip_title=tip.title if tip else "?",
-        recipients=current.recipients,
+    report = _report(factory, edition, created, shared, time.monotonic() - started, grace)
+    _log_outcome(report, shared)
+    return report
+
+
+def _end_run(factory: sessionmaker[Session], run_id: str) -> None:
+    """Say the run is over, so that what it holds is taken over at once; if the database
+    cannot hear it, the run's heartbeat goes stale and the same happens a little later."""
+    try:
+        with db.transaction(factory) as session:
+            runners.end(session, run_id)
+    except NewsletterError as exc:
+        log.warning("could not record the end of run %s: %s", run_id[:8], exc)
+
+
+def _report(
+    factory: sessionmaker[Session],
+    edition: Edition,
+    created: bool,
+    shared: _Shared,
+    seconds: float,
+    grace: float,
+) -> EditionReport:
+    stopped = _why(shared.abort[0]) if shared.abort else None
+    counts: dict[str, int] = {}
+    holders: list[Holding] = []
+    title = "?"
+    try:
+        with db.transaction(factory) as session:
+            current = session.get(Edition, edition.id)
+            assert current is not None
+            counts = editions.finish(session, current, error=stopped)
+            tip = session.get(Tip, current.tip_id)
+            title = tip.title if tip else "?"
+            holders = ledger.holdings(session, edition.id, timedelta(seconds=grace))
+    except NewsletterError as exc:
+        stopped = stopped or str(exc)
+    return EditionReport(
+        week=edition.week,
+        tip_title=title,
+        recipients=edition.recipients,
         counts=counts,
         created=created,
         sent_now=shared.sent,
-        seconds=time.monotonic() - started,
-        stopped=str(shared.abort[0]) if shared.abort else None,
+        seconds=seconds,
+        stopped=stopped,
+        holders=holders,
     )
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, NewsletterError):
+        return str(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    log.debug("".join(traceback.format_exception(exc)))
+    return f"unexpected error: {type(exc).__name__}: {db.reason(exc)[:300]}"
+
+
+def _log_outcome(report: EditionReport, shared: _Shared) -> None:
+    counts = ", ".join(f"{n} {s}" for s, n in report.counts.items() if n) or "counts unknown"
     log.info(
-        "edition %s: %d sent now; %s; %.1f s",
-        week,
-        shared.sent,
-        ", ".join(f"{n} {s}" for s, n in counts.items() if n),
-        report.seconds,
+        "edition %s: %d sent now; %s; %.1f s", report.week, shared.sent, counts, report.seconds
     )
-    if shared.abort:
-        exc = shared.abort[0]
-        if isinstance(exc, ProviderError):
-            raise ProviderError(
-                f"{exc} (edition {week}: {counts['sent']} sent, {counts['pending']} still pending; "
-                "run `newsletter send` again to continue)",
-                permanent=exc.permanent,
-            ) from exc
-        raise exc
-    return report
+    if report.stopped:
+        log.error("edition %s stopped: %s", report.week, report.stopped)
 
 
 class _Run:
@@ -151,24 +212,23 @@ class _Run:
     def __init__(
         self,
         settings: Settings,
-        factory: sessionmaker[Session],
         provider: Provider,
         edition: Edition,
         tokens: Tokens,
         shared: _Shared,
         progress: Progress | None,
         sleep: Callable[[float], None] | None,
+        book: EditionLedger,
     ) -> None:
         p = settings.provider
-        self.factory = factory
         self.provider = provider
-        self.edition_id = edition.id
+        self.book = book
         self.week = edition.week
         self.shared = shared
         self.progress = progress or (lambda kind, n: None)
         self.sleep = sleep or (lambda seconds: shared.stop.wait(seconds) and None)
         self.batch_size = min(provider.max_batch, p.batch_size or provider.max_batch)
-        self.lease = timedelta(seconds=p.lease_seconds)
+        self.grace = timedelta(seconds=p.lease_seconds)
         self.max_attempts = p.max_attempts
         self.retry_cap = p.retry_cap_seconds
         self.concurrency = p.concurrency
@@ -176,18 +236,19 @@ class _Run:
         self.messages = MessageFactory(
             settings, edition.week, edition.id, editions.rendered(edition), tokens
         )
+        self.via = f"send:{provider.name}"
 
     # ---- the whole run -----------------------------------------------------------------
 
     def execute(self, resend_in_doubt: bool) -> None:
-        with db.transaction(self.factory) as session:
+        with db.transaction(self.book.factory) as session:
             if resend_in_doubt:
-                n = ledger.resend_in_doubt(session, self.edition_id)
+                n = ledger.resend_in_doubt(session, self.book.edition_id)
                 log.warning(
                     "edition %s: %d in-doubt deliveries put back to be sent again", self.week, n
                 )
-            self.progress("total", ledger.counts(session, self.edition_id)["pending"])
-        self._settle_stale()
+            counts = ledger.counts(session, self.book.edition_id)
+        self.progress("total", counts["pending"] + counts["claimed"])
         threads = [
             threading.Thread(target=self._worker, name=f"sender-{i}", daemon=True)
             for i in range(self.concurrency)
@@ -200,149 +261,210 @@ class _Run:
     def _worker(self) -> None:
         try:
             while not self.shared.stop.is_set():
-                worker = ledger.worker_id(next(self.shared.batch_numbers))
-                with db.transaction(self.factory) as session:
-                    claimed, skipped = ledger.claim_batch(
-                        session, self.edition_id, worker, self.batch_size, utcnow() + self.lease
-                    )
+                if self._sweep_due() and self._sweep():
+                    continue
+                batch, skipped = self.book.claim(self.batch_size)
                 if skipped:
                     self.progress("skipped", skipped)
-                if not claimed:
-                    if skipped:
-                        continue  # the whole batch was skipped; there may be more
-                    with db.transaction(self.factory) as session:
-                        if ledger.counts(session, self.edition_id)["pending"] == 0:
-                            return
-                    self.shared.stop.wait(0.05)  # rows locked by another sender: look again
-                    continue
-                self._send(claimed, worker)
+                if batch is not None:
+                    self._deliver(batch)
+                elif not skipped and not self._sweep() and not self._others_may_finish():
+                    return
         except BaseException as exc:  # any failure stops every thread
             self.shared.fail(exc)
 
+    # ---- batches left by runs that stopped -------------------------------------------------
+
+    def _sweep_due(self) -> bool:
+        return time.monotonic() - self.shared.last_sweep > self.grace.total_seconds() / 5
+
+    def _sweep(self) -> bool:
+        """Take over the batches of runs that stopped heartbeating; True if any was taken."""
+        if not self.shared.sweeping.acquire(blocking=False):
+            return False
+        try:
+            self.shared.last_sweep = time.monotonic()
+            took = False
+            for key, holder in self.book.stale(self.grace):
+                batch = self.book.take_over(key, holder)
+                if batch is None or self.shared.stop.is_set():
+                    continue
+                log.warning(
+                    "edition %s: taking over batch %s (%d deliveries) from a sender that stopped",
+                    self.week,
+                    key,
+                    len(batch.rows),
+                )
+                self._deliver(batch)
+                took = True
+            return took
+        finally:
+            self.shared.sweeping.release()
+
+    def _others_may_finish(self) -> bool:
+        """Nothing to claim: wait while rows are locked or held by runs that may still finish
+        them (or go stale and be taken over); False when waiting cannot help."""
+        counts = self.book.counts()
+        if counts["pending"]:
+            self.shared.stop.wait(0.05)  # rows locked by another sender's claim: look again
+            return True
+        others = [h for h in self.book.holdings(self.grace) if h.run_id != self.book.run_id]
+        if not others:
+            return False
+        held = sum(h.rows for h in others)
+        with self.shared.lock:
+            if self.shared.held != held:
+                self.shared.held, self.shared.held_since = held, time.monotonic()
+            waited = time.monotonic() - self.shared.held_since
+        if waited > self.grace.total_seconds() * 1.5:
+            return False  # live runs hold them and are not letting go: report who
+        self.shared.stop.wait(0.25)
+        return True
+
     # ---- one batch -----------------------------------------------------------------------
 
-    def _send(self, claimed: Sequence[ledger.Claimed], worker: str) -> None:
-        messages = [
-            self.messages.build(c.delivery_id, c.subscriber_id, c.email, c.name) for c in claimed
-        ]
-        ids = [m.delivery_id for m in messages]
-        if not self.bucket.acquire(len(messages), self.shared.stop):
-            self._write(ledger.release, ids, "stopped before sending")
-            return
-        try:
-            results = self._with_retries(messages, claimed[0].batch_key, worker)
-        except ProviderError as exc:
-            if exc.uncertain and not self.provider.idempotent:
-                self._write(ledger.mark_in_doubt, ids, f"in doubt: {exc}")
-                self.progress("in_doubt", len(ids))
-                if not exc.permanent:
-                    return  # this batch is reported; the others carry on
-            else:
-                self._write(ledger.release, ids, str(exc))
-            self.shared.fail(exc)
-            return
-        self._write(ledger.record, results, via=f"send:{self.provider.name}")
-        sent = sum(1 for r in results if r.ok)
-        with self.shared.lock:
-            self.shared.sent += sent
-        self.progress("sent", sent)
-        if len(results) - sent:
-            self.progress("failed", len(results) - sent)
+    def _deliver(self, batch: Batch) -> None:
+        """Send one batch until ``fate`` says what becomes of it."""
+        ambiguous = batch.taken_over
+        if batch.taken_over:
+            held = fate.holder_stopped("in doubt: its sender stopped mid-batch")
+            decision = self._decide(held, batch, ambiguous, may_retry=True)
+            if decision.final:
+                self._apply(decision, batch, [], held)
+                return
+        error: ProviderError | None = None
+        attempt = 0
+        while True:
+            if attempt or batch.taken_over:
+                batch, skipped = self.book.recheck(batch)
+                if skipped:
+                    self.progress("skipped", skipped)
+            batch, messages = self._build(batch)
+            if not messages:
+                return
+            if not self.bucket.acquire(len(messages), self.shared.stop):
+                stopped = error or ProviderError("stopped before sending", permanent=False)
+                self._apply(self._decide(stopped, batch, ambiguous, False), batch, [], stopped)
+                return
+            attempt += 1
+            results, error = self._attempt(messages, batch.key)
+            may_retry = attempt < self.max_attempts and not self.shared.stop.is_set()
+            decision = self._decide(error, batch, ambiguous, may_retry)
+            ambiguous = ambiguous or (error is not None and error.ambiguous)
+            if decision.fate is not fate.Fate.RETRY:
+                self._apply(decision, batch, results, error)
+                return
+            assert error is not None
+            delay = self._backoff(attempt, error.retry_after)
+            log.warning(
+                "%s (attempt %d of %d); retrying batch %s in %.1f s",
+                error,
+                attempt,
+                self.max_attempts,
+                batch.key,
+                delay,
+            )
+            self.sleep(delay)
+            if self.shared.stop.is_set():
+                self._apply(self._decide(error, batch, ambiguous, False), batch, [], error)
+                return
 
-    def _with_retries(
-        self, messages: Sequence[Message], batch_key: str, worker: str
-    ) -> list[SendResult]:
-        ids = [m.delivery_id for m in messages]
-        for attempt in range(1, self.max_attempts + 1):
+    def _decide(
+        self, error: ProviderError | None, batch: Batch, ambiguous: bool, may_retry: bool
+    ) -> fate.Decision:
+        return fate.decide(
+            error, ambiguous_before=ambiguous, dedupes=self._dedupes(batch), may_retry=may_retry
+        )
+
+    def _dedupes(self, batch: Batch) -> bool:
+        """Does the provider still remember this batch's key?"""
+        memory = self.provider.key_memory
+        if not self.provider.idempotent:
+            return False
+        if memory is None:
+            return True
+        return batch.minted_at is not None and utcnow() - batch.minted_at < memory - KEY_MARGIN
+
+    def _build(self, batch: Batch) -> tuple[Batch, list[Message]]:
+        """Each recipient's message; one that cannot be built fails alone, at once."""
+        messages, broken = [], []
+        for c in batch.rows:
             try:
-                results = self.provider.send_batch(messages, batch_key)
-            except ProviderError as exc:
-                if exc.permanent or attempt == self.max_attempts:
-                    raise
-                if exc.uncertain and not self.provider.idempotent:
-                    raise  # a retry could send it twice
-                delay = self._backoff(attempt, exc.retry_after)
-                log.warning(
-                    "%s (attempt %d of %d); retrying in %.1f s",
-                    exc,
-                    attempt,
-                    self.max_attempts,
-                    delay,
+                messages.append(
+                    self.messages.build(c.delivery_id, c.subscriber_id, c.email, c.name)
                 )
-                lease_until = utcnow() + self.lease + timedelta(seconds=delay)
-                self._write(ledger.renew, ids, worker, lease_until)
-                self.sleep(delay)
-                if self.shared.stop.is_set():
-                    raise ProviderError("stopped while waiting to retry", permanent=False) from exc
-                continue
-            if len(results) != len(messages):
-                raise ProviderError(
-                    f"{self.provider.name}: {len(results)} results for {len(messages)} messages",
-                    permanent=True,
-                    uncertain=True,
-                )
-            return results
-        raise AssertionError("unreachable")
+            except MessageError as exc:
+                broken.append(SendResult(c.delivery_id, error=str(exc), permanent=True))
+        if broken:
+            self.book.record(batch, broken, via=self.via)
+            self.progress("failed", len(broken))
+            batch = batch.without({r.delivery_id for r in broken})
+        return batch, messages
+
+    def _attempt(
+        self, messages: Sequence[Message], key: str
+    ) -> tuple[list[SendResult], ProviderError | None]:
+        """One call: its results, or what went wrong (an unexpected exception is ambiguous)."""
+        try:
+            results = self.provider.send_batch(messages, key)
+        except ProviderError as exc:
+            return [], exc
+        except Exception as exc:  # a bug or a nonsense answer after the call may have gone
+            log.debug("".join(traceback.format_exception(exc)))
+            return [], ProviderError(
+                f"{self.provider.name}: unexpected error ({type(exc).__name__}: {exc})",
+                permanent=True,
+                ambiguous=True,
+            )
+        if len(results) != len(messages):
+            return [], ProviderError(
+                f"{self.provider.name}: {len(results)} results for {len(messages)} messages",
+                permanent=True,
+                ambiguous=True,
+            )
+        return results, None
+
+    def _apply(
+        self,
+        decision: fate.Decision,
+        batch: Batch,
+        results: Sequence[SendResult],
+        error: ProviderError | None,
+    ) -> None:
+        what = fate.Fate
+        if decision.fate is what.RECORD:
+            self.book.record(batch, results, via=self.via)
+            sent = sum(1 for r in results if r.ok)
+            with self.shared.lock:
+                self.shared.sent += sent
+            self.progress("sent", sent)
+            if len(results) - sent:
+                self.progress("failed", len(results) - sent)
+        elif decision.fate is what.RELEASE:
+            self.book.release(batch, str(error))
+        elif decision.fate is what.IN_DOUBT:
+            self.book.in_doubt(batch, f"in doubt: {error}")
+            self.progress("in_doubt", len(batch.rows))
+            log.warning(
+                "edition %s: %d deliveries of batch %s are in doubt: %s",
+                self.week,
+                len(batch.rows),
+                batch.key,
+                error,
+            )
+        elif decision.fate is what.HOLD:
+            self.book.hold(batch, f"held for a resend under its own key: {error}")
+            log.warning(
+                "edition %s: batch %s is held, to be resent under its own key: %s",
+                self.week,
+                batch.key,
+                error,
+            )
+        if decision.stop and error is not None:
+            self.shared.fail(error)
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         """Full jitter under a capped exponential; the provider's Retry-After wins when given."""
         if retry_after is not None:
             return max(retry_after, 0.0)
         return random.uniform(0, min(self.retry_cap, 0.5 * 2**attempt))
-
-    def _write(self, change: Callable[..., object], *args: object, **kwargs: object) -> None:
-        """Run one ledger change in its own committed transaction."""
-        with db.transaction(self.factory) as session:
-            change(session, *args, **kwargs)
-
-    # ---- batches an interrupted sender left behind -------------------------------------------
-
-    def _settle_stale(self) -> None:
-        with db.transaction(self.factory) as session:
-            stale = ledger.stale_claims(session, self.edition_id, utcnow())
-        for key, group in groupby(stale, key=lambda c: c.batch_key):
-            rows = list(group)
-            ids = [c.delivery_id for c in rows]
-            messages = [
-                self.messages.build(c.delivery_id, c.subscriber_id, c.email, c.name) for c in rows
-            ]
-            if isinstance(self.provider, Settles):
-                self._settle_by_asking(messages)
-            elif self.provider.idempotent:
-                worker = ledger.worker_id(next(self.shared.batch_numbers))
-                self._write(ledger.take_over, ids, worker, utcnow() + self.lease)
-                log.warning(
-                    "edition %s: resending interrupted batch %s under its own key", self.week, key
-                )
-                self._send(rows, worker)
-            else:
-                reason = "in doubt: its sender stopped mid-batch; the provider can't say if it went"
-                self._write(ledger.mark_in_doubt, ids, reason)
-                log.warning(
-                    "edition %s: %d deliveries of an interrupted batch are in doubt",
-                    self.week,
-                    len(ids),
-                )
-
-    def _settle_by_asking(self, messages: Sequence[Message]) -> None:
-        assert isinstance(self.provider, Settles)
-        answers = self.provider.was_sent(messages)
-        went = [
-            SendResult(m.delivery_id, provider_message_id="(found after restart)")
-            for m, a in zip(messages, answers, strict=True)
-            if a
-        ]
-        back = [m.delivery_id for m, a in zip(messages, answers, strict=True) if a is False]
-        unknown = [m.delivery_id for m, a in zip(messages, answers, strict=True) if a is None]
-        with db.transaction(self.factory) as session:
-            ledger.record(session, went, via=f"send:{self.provider.name}")
-            ledger.release(session, back, "interrupted before sending")
-            ledger.mark_in_doubt(
-                session, unknown, "in doubt: the provider could not say if it went out"
-            )
-        log.info(
-            "settled an interrupted batch: %d had gone out, %d had not, %d unknown",
-            len(went),
-            len(back),
-            len(unknown),
-        )

@@ -1,29 +1,36 @@
-"""The weekly job: what the scheduler runs at the slot and at start-up.
+"""The weekly job: what the scheduler runs at the slot, at start-up, and on every retry.
 
-It sends the week's edition through the same ``send_week`` as ``newsletter send``. At start-up
-it catches up: a slot that passed this week without an edition is sent now if it is within
-``catch_up_hours``; older than that, the week is logged as missed (stale content is not sent)
-unless the operator asked for ``--catch-up``. An empty queue, a failed send or a queue down to
-its last tip is logged and emailed to ``alert_email``.
+It sends the week's edition through the same ``send_week`` as ``newsletter send`` and never
+raises: whatever goes wrong is logged in one line (the traceback only with ``-v``), kept on
+the edition, alerted, and the dead man's switch is told. The scheduler retries an edition
+that did not finish, with backoff, until it finishes or the catch-up window closes.
+
+At start-up it catches up: a slot that passed this week without an edition is sent now if it
+is within ``catch_up_hours``; older than that, the week is missed (stale content is not sent)
+unless the operator asked for ``--catch-up``, and a person is told.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import traceback
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
 from newsletter import db, editions, tips
-from newsletter.alerts import alert
+from newsletter.alerts import alert, ping
 from newsletter.config import Settings
 from newsletter.errors import InputError, NewsletterError
 from newsletter.sending import EditionReport, send_week
 from newsletter.weeks import IsoWeek, current_week, send_moment
 
 log = logging.getLogger("newsletter.weekly")
+
+# Minutes between attempts at an unfinished edition: minutes, then tens of minutes.
+RETRY_MINUTES = (1, 2, 5, 10, 20, 30)
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,21 @@ class Decision:
     week: IsoWeek
     send: bool
     reason: str
+    missed: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one run of the weekly job came to."""
+
+    week: IsoWeek
+    report: EditionReport | None = None
+    error: str | None = None  # what kept the edition from starting or finishing
+    nothing_to_send: bool = False
+
+    @property
+    def finished(self) -> bool:
+        return self.nothing_to_send or (self.report is not None and self.report.finished)
 
 
 def catch_up_decision(
@@ -60,57 +82,141 @@ def catch_up_decision(
         False,
         f"missed week {week}: its slot passed {_hours(late)} ago, beyond catch_up_hours "
         f"({settings.schedule.catch_up_hours}); stale content is not sent (--catch-up sends it)",
+        missed=True,
     )
 
 
+def window_closes(settings: Settings, week: IsoWeek) -> datetime:
+    """After this, an unfinished edition of ``week`` is no longer retried on its own."""
+    return send_moment(settings.schedule, week) + timedelta(hours=settings.schedule.catch_up_hours)
+
+
+def retry_delay(attempt: int) -> timedelta:
+    """How long to wait before retry number ``attempt`` (1, 2, …)."""
+    return timedelta(minutes=RETRY_MINUTES[min(attempt, len(RETRY_MINUTES)) - 1])
+
+
 def run_week(
-    settings: Settings, engine: Engine, now: datetime, *, stop: threading.Event | None = None
-) -> EditionReport | None:
-    """Send (or continue) the edition of the week of ``now``; alert on trouble; never raise."""
-    week = current_week(settings.schedule, now)
+    settings: Settings,
+    engine: Engine,
+    now: datetime,
+    *,
+    week: IsoWeek | None = None,
+    stop: threading.Event | None = None,
+) -> Outcome:
+    """Send (or continue) the edition of ``week`` (default: the week of ``now``); never raise."""
+    week = week or current_week(settings.schedule, now)
+    ping(settings, "start", f"sending {week}")
     try:
         report = send_week(settings, week, engine=engine, stop=stop)
     except InputError as exc:
         log.warning("no edition for %s: %s", week, exc)
-        alert(settings, f"No edition for {week}", f"Nothing was sent for {week}: {exc}")
-        return None
-    except NewsletterError as exc:
-        log.error("edition %s failed: %s", week, exc)
-        alert(settings, f"Edition {week} failed", f"The send of {week} stopped: {exc}")
-        return None
-    if not report.created:
-        log.info(
-            "edition %s was already started (another runner, or an earlier run); continued it", week
-        )
+        _tell(settings, engine, "no-edition", f"No edition for {week}", f"Nothing was sent: {exc}")
+        return Outcome(week, error=str(exc), nothing_to_send=True)
+    except Exception as exc:  # the job boundary: nothing escapes to the scheduler
+        text = _one_line(exc)
+        log.error("edition %s could not start: %s", week, text)
+        log.debug("".join(traceback.format_exception(exc)))
+        _tell(settings, engine, "send-failed", f"Edition {week} could not start", text, week=week)
+        return Outcome(week, error=text)
+    outcome = Outcome(week, report, report.stopped)
+    if stop is not None and stop.is_set():
+        log.info("edition %s: stopped for shutdown; the next start continues it", week)
+        return outcome
+    _report(settings, engine, report)
+    if report.finished:
+        _warn_low_queue(settings, engine, week)
+    return outcome
+
+
+def _report(settings: Settings, engine: Engine, report: EditionReport) -> None:
+    c = report.counts
     log.info(
-        "edition %s: %d sent, %d failed, %d in doubt, %d skipped of %d in %.1f s",
-        week,
-        report.counts["sent"],
-        report.counts["failed"],
-        report.counts["in_doubt"],
-        report.counts["skipped"],
+        "edition %s: %s of %d in %.1f s",
+        report.week,
+        ", ".join(f"{n} {s}" for s, n in c.items()) or "counts unknown",
         report.recipients,
         report.seconds,
     )
-    if report.troubled:
-        c = report.counts
+    week = IsoWeek.parse(report.week)
+    if not report.finished:
+        left = f"{c['pending']} pending, {c['claimed']} claimed" if c else "counts unknown"
+        why = f" It stopped: {report.stopped}." if report.stopped else ""
+        body = (
+            f"The edition {week} is unfinished ({left}).{why} It is retried on its own; "
+            f"`newsletter status` and `newsletter editions show {week}` show where it stands."
+        )
+        _tell(settings, engine, "unfinished", f"Edition {week} is unfinished", body, week=week)
+    elif report.troubled:
         body = f"{c['failed']} failed, {c['in_doubt']} in doubt: `newsletter editions show {week}`"
-        alert(settings, f"Edition {week} needs a look", body)
-    _warn_low_queue(settings, engine, week)
-    return report
+        _tell(settings, engine, "troubled", f"Edition {week} needs a look", body, week=week)
+    else:
+        ping(settings, "success", f"edition {week}: {c['sent']} sent")
+
+
+def _tell(
+    settings: Settings,
+    engine: Engine,
+    kind: str,
+    subject: str,
+    body: str,
+    *,
+    week: IsoWeek | None = None,
+) -> None:
+    """Alert, and tell the dead man's switch that this week did not go well."""
+    edition_id = _edition_id(engine, week) if week else None
+    alert(settings, engine, kind, subject, body, edition_id=edition_id)
+    ping(settings, "fail", f"{subject}: {body}")
+
+
+def missed(settings: Settings, engine: Engine, decision: Decision) -> None:
+    """A week whose slot passed beyond the catch-up window: a person must know."""
+    log.warning("%s", decision.reason)
+    _tell(settings, engine, "missed", f"Week {decision.week} was missed", decision.reason)
+
+
+def gave_up(settings: Settings, engine: Engine, week: IsoWeek) -> None:
+    """The catch-up window closed on an unfinished edition."""
+    body = (
+        f"The edition {week} is still unfinished and its catch-up window has closed: it is no "
+        f"longer retried on its own. `newsletter editions show {week}` shows what is left; "
+        f"`newsletter send --week {week}` finishes it."
+    )
+    _tell(settings, engine, "gave-up", f"Edition {week} was given up", body, week=week)
+
+
+def _edition_id(engine: Engine, week: IsoWeek) -> int | None:
+    try:
+        with db.transaction(db.session_factory(engine)) as session:
+            edition = editions.find(session, week)
+            return edition.id if edition else None
+    except NewsletterError:
+        return None
 
 
 def _warn_low_queue(settings: Settings, engine: Engine, week: IsoWeek) -> None:
-    with db.transaction(db.session_factory(engine)) as session:
-        left = tips.queue_length(session)
+    try:
+        with db.transaction(db.session_factory(engine)) as session:
+            left = tips.queue_length(session)
+    except NewsletterError as exc:
+        log.error("could not count the queue: %s", exc)
+        return
     if left <= 1:
         what = "one tip left" if left == 1 else "no tips left"
         log.warning("the queue has %s after %s: add tips before next week", what, week)
         alert(
             settings,
+            engine,
+            "low-queue",
             f"The queue has {what}",
             f"After {week} the queue has {what}. Add tips with `newsletter tips add`.",
         )
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, NewsletterError):
+        return str(exc)
+    return f"unexpected error: {type(exc).__name__}: {db.reason(exc)}"
 
 
 def _hours(delta: timedelta) -> str:

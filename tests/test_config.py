@@ -168,7 +168,7 @@ def test_example_config_documents_every_key(tmp_path: Path) -> None:
 
     data = tomllib.loads(example_config().read_text(encoding="utf-8"))
     defaults = Settings()
-    for section in ("newsletter", "database", "schedule", "provider", "web"):
+    for section in ("newsletter", "database", "schedule", "provider", "alerts", "web"):
         expected = dataclasses.asdict(getattr(defaults, section))
         assert set(data[section]) == set(expected), section
         for key, value in data[section].items():

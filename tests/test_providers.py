@@ -130,9 +130,9 @@ def test_a_bad_key_stops_the_send_and_never_shows_the_key(
     project.env["NEWSLETTER_API_KEY"] = "wrong-secret-key-987"
     caplog.set_level(logging.DEBUG)
     result = project.run("send", "--week", WEEK)
-    assert result.exit_code == 1
-    assert f"error: {fake.name}: HTTP 40" in result.stderr
-    assert "still pending" in result.stderr
+    assert result.exit_code == 4, "the edition is unfinished"
+    assert f"stopped: {fake.name}: HTTP 40" in result.stderr
+    assert "is unfinished: 50 pending, 0 claimed" in result.stderr
     assert "wrong-secret-key-987" not in result.output + caplog.text
     assert fake.accepted == []
     counts = json.loads(project.run("editions", "show", WEEK, "--json").stdout)["counts"]

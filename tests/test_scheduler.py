@@ -131,7 +131,7 @@ def test_a_finished_week_is_not_sent_again_and_an_interrupted_one_is_continued(
     )
     assert decision.send
     assert "interrupted; continuing it" in decision.reason
-    run_week(project.settings, project.engine, TUESDAY_0900 + timedelta(hours=100))
+    assert run_week(project.settings, project.engine, TUESDAY_0900 + timedelta(hours=100)).finished
     assert len(outbox_files(project, "2026-W48")) == 3
     done = catch_up_decision(project.settings, project.engine, TUESDAY_0900 + timedelta(hours=1))
     assert not done.send
@@ -140,7 +140,7 @@ def test_a_finished_week_is_not_sent_again_and_an_interrupted_one_is_continued(
 
 def test_the_weekly_job_sends_the_week_of_the_slot(project: Project) -> None:
     queue(project)
-    report = run_week(project.settings, project.engine, TUESDAY_0900)
+    report = run_week(project.settings, project.engine, TUESDAY_0900).report
     assert report is not None
     assert report.week == "2026-W48"
     assert report.counts["sent"] == 3
@@ -163,7 +163,8 @@ def test_an_empty_queue_sends_nothing_and_alerts(
         project.config.read_text() + '\n[schedule]\nalert_email = "owner@example.com"\n'
     )
     queue(project, tips=0)
-    assert run_week(project.settings, project.engine, TUESDAY_0900) is None
+    outcome = run_week(project.settings, project.engine, TUESDAY_0900)
+    assert outcome.report is None and outcome.nothing_to_send
     assert project.rows("editions") == []
     assert "no edition for 2026-W48: the queue is empty" in caplog.text
     assert read_alerts(project) == ["[Customer Service Tip of the Week] No edition for 2026-W48"]
@@ -268,7 +269,7 @@ def test_sigterm_mid_send_stops_cleanly_and_the_next_start_resumes(project: Proj
     while len(outbox_files(project, week)) < 30 and time.monotonic() < deadline:
         time.sleep(0.1)
     out = stop(first)
-    assert "finishing the batch in flight, then stopping" in out
+    assert "finishing the batches in flight, then stopping" in out
     statuses = Counter(r["status"] for r in project.rows("deliveries"))
     assert statuses["claimed"] == 0, "nothing left half-done"
     assert 0 < statuses["sent"] < 300

@@ -13,6 +13,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 from sqlalchemy import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsletter import db
@@ -34,13 +35,16 @@ class UserError(click.ClickException):
 
 
 class NewsletterGroup(click.Group):
-    """Turns every foreseeable failure below it into a ``UserError``."""
+    """Turns every foreseeable failure below it into a ``UserError``: a ``NewsletterError``,
+    or the database lost or locked anywhere a command did not expect it."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except NewsletterError as exc:
             raise UserError(str(exc)) from None
+        except (OperationalError, InterfaceError) as exc:
+            raise UserError(f"the database failed: {db.reason(exc)}") from None
 
 
 @dataclass

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
 
 import click
 from rich.markup import escape
@@ -17,6 +20,7 @@ from newsletter.models import utcnow
 from newsletter.weeks import IsoWeek, current_week
 
 EXIT_TROUBLED = 3
+EXIT_UNFINISHED = 4
 
 
 @click.command()
@@ -50,7 +54,10 @@ def send(
 ) -> None:
     """Send this week's edition now, or continue it where it stopped.
 
-    Exit 0 when every subscriber got it, 3 when some deliveries failed or are in doubt.
+    Exit 0 when every delivery is settled and none failed; 3 when some failed or are in
+    doubt; 4 when the send stopped with the edition unfinished (rows still pending, or held
+    by another sender); 1 when it could not start. SIGTERM or Ctrl-C finish the batches in
+    flight, record them, and stop (exit 4).
 
     Example: newsletter send --dry-run
     """
@@ -73,7 +80,8 @@ def send(
         if p.recipients > len(p.first):
             say(f"  … and {p.recipients - len(p.first)} more")
         return
-    with progress_display() as progress:
+    stop = threading.Event()
+    with progress_display() as progress, _stop_on_signals(stop):
         report = sending.send_week(
             settings,
             iso,
@@ -82,36 +90,94 @@ def send(
             resend_in_doubt=resend_in_doubt,
             join_only=worker,
             progress=progress,
+            stop=stop,
         )
     present(report, st)
 
 
+@contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM and the first Ctrl-C ask the send to stop after the batches in flight."""
+
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        warn(f"{signal.Signals(signum).name}: finishing the batches in flight, then stopping")
+        stop.set()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals can only be handled on the main thread (tests drive it otherwise)
+        return
+    previous = {s: signal.signal(s, handle) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
 def present(report: sending.EditionReport, st: State) -> None:
-    """Print the outcome; exit 3 when deliveries failed or are in doubt."""
+    """Print the outcome; exit 4 when the edition is unfinished, 3 when deliveries failed or
+    are in doubt."""
     c = report.counts
-    if not report.created and report.sent_now == 0 and report.finished and not report.troubled:
+    if (
+        not report.created
+        and report.sent_now == 0
+        and report.finished
+        and not report.troubled
+        and not report.stopped
+    ):
         say(f"Edition {report.week} already sent to {c['sent']} subscribers")
         return
     rate = report.sent_now / report.seconds if report.seconds > 0 else 0.0
-    say(
-        f"Edition {report.week} ({escape(report.tip_title)}): "
-        f"{c['sent']} sent, {c['failed']} failed, "
-        f"{c['in_doubt']} in doubt, {c['skipped']} skipped of {report.recipients}; "
-        f"{report.sent_now} sent now in {report.seconds:.1f} s ({rate:.0f}/s)"
-    )
+    if c:
+        say(
+            f"Edition {report.week} ({escape(report.tip_title)}): "
+            f"{c['sent']} sent, {c['failed']} failed, "
+            f"{c['in_doubt']} in doubt, {c['skipped']} skipped of {report.recipients}; "
+            f"{report.sent_now} sent now in {report.seconds:.1f} s ({rate:.0f}/s)"
+        )
     if st.settings.provider.name == "outbox" and report.sent_now:
         folder = st.settings.path(st.settings.provider.outbox_dir) / report.week
         say(f"The .eml files are in {folder}/")
-    if c["in_doubt"]:
+    if c.get("in_doubt"):
         warn(
             f"{c['in_doubt']} deliveries are in doubt (their batch may or may not have reached "
             f"the provider): see `newsletter editions show {report.week}`; send them again with "
             f"`newsletter send --week {report.week} --resend-in-doubt`"
         )
-    if c["failed"]:
+    if c.get("failed"):
         warn(f"{c['failed']} deliveries failed: see `newsletter editions show {report.week}`")
+    if report.stopped:
+        err_console.print(f"[red]stopped:[/red] {escape(report.stopped)}")
+    if not report.finished:
+        for line in unfinished_lines(report):
+            warn(line)
+        raise SystemExit(EXIT_UNFINISHED)
     if report.troubled:
         raise SystemExit(EXIT_TROUBLED)
+
+
+def unfinished_lines(report: sending.EditionReport) -> list[str]:
+    """What remains of an unfinished edition, and who holds it."""
+    c = report.counts
+    if not c:
+        return [
+            f"edition {report.week} may be unfinished (the database could not be read): "
+            "run `newsletter send` again when it is back"
+        ]
+    lines = [
+        f"edition {report.week} is unfinished: {c['pending']} pending, {c['claimed']} claimed; "
+        "run `newsletter send` again to continue"
+    ]
+    for h in report.holders:
+        state = (
+            "still running"
+            if h.alive
+            else "stopped: the next send resends them under their own key, or reports them"
+        )
+        lines.append(f"  {h.rows} claimed by {h.who}, {state}")
+    return lines
 
 
 @contextmanager

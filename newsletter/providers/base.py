@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from datetime import timedelta
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -53,20 +54,16 @@ class Provider(Protocol):
     max_batch: int  # messages per call, from the provider's documentation
     default_rate: float  # messages per second when [provider] rate_limit is 0; 0 = no limit
     idempotent: bool  # a resend of the same batch key is safe (the provider deduplicates)
+    key_memory: timedelta | None  # how long it remembers a key (None: for ever)
 
     def send_batch(self, messages: Sequence[Message], batch_key: str) -> list[SendResult]:
         """Send the messages in one call; one result per message, in order."""
         ...
 
-    def close(self) -> None:
-        """Release connections."""
+    def check(self) -> str:
+        """The cheapest authenticated call: is the key and sender good? One line."""
         ...
 
-
-@runtime_checkable
-class Settles(Protocol):
-    """A provider that can say whether messages of an interrupted batch went out."""
-
-    def was_sent(self, messages: Sequence[Message]) -> list[bool | None]:
-        """Per message: True sent, False not sent, None cannot tell."""
+    def close(self) -> None:
+        """Release connections."""
         ...

@@ -1,11 +1,16 @@
 """What every HTTP provider shares: one pooled client, and failures mapped to ``ProviderError``.
 
-- connection refused / DNS: transient, and certain that nothing was sent;
-- timeouts and dropped connections after the request went out: transient but ``uncertain``;
-- 429 and 5xx: transient, with ``Retry-After`` (seconds or an HTTP date) or
-  ``X-RateLimit-Reset`` (a Unix time) honoured;
+Certain that nothing went out:
+- connection refused, DNS, no free connection in the pool: transient;
+- 429, and a 5xx whose body is the provider's own JSON error: transient, with ``Retry-After``
+  (seconds or an HTTP date) or ``X-RateLimit-Reset`` (a Unix time) honoured;
 - 401/403 (bad key, no permission) and other 4xx: permanent for the whole send.
-The API key never appears in a message: only the provider's name, the status and its text.
+Ambiguous (the request may have reached the provider, see ``newsletter.fate``):
+- a timeout after connecting, a connection dropped after the request was written;
+- 502, 504, and any 5xx without the provider's JSON (a gateway or load balancer answered,
+  possibly after the provider accepted the request);
+- a 2xx whose body cannot be read or does not have the documented shape.
+Texts are scrubbed of secrets by the registry's wrapper before anyone sees them.
 """
 
 from __future__ import annotations
@@ -39,30 +44,37 @@ def call(name: str, send: Any) -> httpx.Response:
     """Run ``send()`` (an httpx request) and turn transport failures into ``ProviderError``."""
     try:
         response: httpx.Response = send()
-    except httpx.ConnectError as exc:
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
         raise ProviderError(
             f"{name}: cannot connect ({type(exc).__name__})", permanent=False
-        ) from None
-    except httpx.ConnectTimeout:
-        raise ProviderError(f"{name}: connection timed out", permanent=False) from None
+        ) from exc
     except httpx.TimeoutException as exc:
         raise ProviderError(
-            f"{name}: no answer in time ({type(exc).__name__})", permanent=False, uncertain=True
-        ) from None
+            f"{name}: no answer in time ({type(exc).__name__})", permanent=False, ambiguous=True
+        ) from exc
     except httpx.TransportError as exc:
         raise ProviderError(
-            f"{name}: connection lost ({type(exc).__name__})", permanent=False, uncertain=True
-        ) from None
+            f"{name}: connection lost ({type(exc).__name__})", permanent=False, ambiguous=True
+        ) from exc
     return response
 
 
 def check(name: str, response: httpx.Response, *, ok: tuple[int, ...] = (200,)) -> None:
     """Raise ``ProviderError`` for an unsuccessful answer to a whole call."""
-    if response.status_code in ok:
+    status = response.status_code
+    if status in ok:
         return
     detail = _detail(response)
-    status = response.status_code
-    if status == 429 or status >= 500:
+    if status >= 500:
+        ambiguous = status in (502, 504) or not is_json(response)
+        where = " from a gateway, maybe after the provider took the call" if ambiguous else ""
+        raise ProviderError(
+            f"{name}: HTTP {status}{where} {detail}".rstrip(),
+            permanent=False,
+            retry_after=retry_after(response),
+            ambiguous=ambiguous,
+        )
+    if status == 429:
         raise ProviderError(
             f"{name}: HTTP {status} {detail}".rstrip(),
             permanent=False,
@@ -70,6 +82,24 @@ def check(name: str, response: httpx.Response, *, ok: tuple[int, ...] = (200,)) 
         )
     hint = " (check NEWSLETTER_API_KEY and the sender)" if status in (401, 403) else ""
     raise ProviderError(f"{name}: HTTP {status} {detail}{hint}".rstrip(), permanent=True)
+
+
+def body(name: str, response: httpx.Response) -> Any:
+    """The JSON of a successful answer; an unreadable one leaves the batch's fate unknown."""
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise unexpected(name, response) from exc
+
+
+def is_json(response: httpx.Response) -> bool:
+    if "json" not in response.headers.get("content-type", ""):
+        return False
+    try:
+        response.json()
+    except ValueError:
+        return False
+    return True
 
 
 def retry_after(response: httpx.Response, now: float | None = None) -> float | None:
@@ -92,7 +122,7 @@ def _detail(response: httpx.Response) -> str:
     try:
         data = response.json()
     except ValueError:
-        return response.text[:200]
+        return " ".join(response.text[:200].split())
     if isinstance(data, dict):
         for key in ("Message", "message", "error", "errors"):
             if key in data:
@@ -102,19 +132,11 @@ def _detail(response: httpx.Response) -> str:
 
 def unexpected(name: str, response: httpx.Response) -> ProviderError:
     """An answer that does not match the documented shape: the batch's fate is unknown."""
+    text = " ".join(response.text[:200].split())
     return ProviderError(
-        f"{name}: unexpected answer (HTTP {response.status_code}): {response.text[:200]}",
+        f"{name}: unexpected answer (HTTP {response.status_code}): {text}",
         permanent=True,
-        uncertain=True,
-    )
-
-
-def transient(name: str, response: httpx.Response) -> ProviderError:
-    """A refusal worth retrying later."""
-    return ProviderError(
-        f"{name}: HTTP {response.status_code} {_detail(response)}".rstrip(),
-        permanent=False,
-        retry_after=retry_after(response) or 1.0,
+        ambiguous=True,
     )
 
 

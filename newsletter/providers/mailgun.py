@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Sequence
+from datetime import timedelta
 from email.utils import formataddr
 from typing import Any
 
@@ -25,6 +26,7 @@ class MailgunProvider:
     max_batch = 1000
     default_rate = 0.0
     idempotent = False
+    key_memory: timedelta | None = None
 
     def __init__(self, settings: Settings, api_key: str) -> None:
         if not settings.provider.domain:
@@ -90,7 +92,10 @@ class MailgunProvider:
             self.name, lambda: self._client.post(f"/v3/{self._domain}/messages", data=_multi(data))
         )
         http.check(self.name, response)
-        message_id = str(response.json().get("id", ""))
+        answer = http.body(self.name, response)
+        if not isinstance(answer, dict) or not answer.get("id"):
+            raise http.unexpected(self.name, response)
+        message_id = str(answer["id"])
         return [SendResult(m.delivery_id, provider_message_id=message_id) for m in messages]
 
     def check(self) -> str:

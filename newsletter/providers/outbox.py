@@ -1,8 +1,8 @@
 """The outbox provider: each message becomes an ``.eml`` file, no account needed.
 
 Files go to ``outbox_dir/<week>/<delivery id>.eml``, written to a temp name and renamed, so a
-file that exists is whole, and a resend overwrites instead of duplicating. The engine can ask
-whether a message went out (the file exists), so the outbox never leaves a delivery in doubt.
+file that exists is whole, and a resend overwrites instead of duplicating: the outbox
+deduplicates for ever, so an interrupted batch is resent and never left in doubt.
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
-from newsletter.messages import to_mime
+from newsletter.messages import MessageError, mime_bytes
 from newsletter.providers.base import Message, SendResult
 
 
@@ -21,6 +22,7 @@ class OutboxProvider:
     max_batch = 100
     default_rate = 0.0
     idempotent = True  # the same delivery id always lands in the same file
+    key_memory: timedelta | None = None
 
     def __init__(self, folder: Path, from_header: str) -> None:
         self.folder = folder
@@ -35,16 +37,17 @@ class OutboxProvider:
         for message in messages:
             target = self.path(message)
             target.parent.mkdir(parents=True, exist_ok=True)
-            data = to_mime(message, self._from).as_bytes()
+            try:
+                data = mime_bytes(message, self._from)
+            except MessageError as exc:
+                results.append(SendResult(message.delivery_id, error=str(exc), permanent=True))
+                continue
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".eml")
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
             os.replace(tmp, target)
             results.append(SendResult(message.delivery_id, provider_message_id=str(target)))
         return results
-
-    def was_sent(self, messages: Sequence[Message]) -> list[bool | None]:
-        return [self.path(m).exists() for m in messages]
 
     def check(self) -> str:
         """The folder must be writable."""

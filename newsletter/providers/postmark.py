@@ -8,6 +8,7 @@ idempotency key, so an interrupted batch is left in doubt.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from email.utils import formataddr
 from typing import Any
 
@@ -23,6 +24,7 @@ class PostmarkProvider:
     max_batch = 500
     default_rate = 0.0  # Postmark publishes no per-second limit for batches
     idempotent = False
+    key_memory: timedelta | None = None
 
     def __init__(self, settings: Settings, api_key: str) -> None:
         self._settings = settings
@@ -57,13 +59,16 @@ class PostmarkProvider:
             self.name, lambda: self._client.post("/email/batch", content=body, headers=headers)
         )
         http.check(self.name, response)
-        answers = response.json()
+        answers = http.body(self.name, response)
         if not isinstance(answers, list) or len(answers) != len(messages):
+            raise http.unexpected(self.name, response)
+        if not all(isinstance(a, dict) for a in answers):
             raise http.unexpected(self.name, response)
         return [self._result(m, a) for m, a in zip(messages, answers, strict=True)]
 
     def _result(self, m: Message, answer: dict[str, Any]) -> SendResult:
-        code = int(answer.get("ErrorCode", 0))
+        code = answer.get("ErrorCode", 0)
+        code = code if isinstance(code, int) else -1
         if code == 0:
             return SendResult(m.delivery_id, provider_message_id=str(answer.get("MessageID")))
         return SendResult(
@@ -77,7 +82,9 @@ class PostmarkProvider:
         """An authenticated read: the server's settings."""
         response = http.call(self.name, lambda: self._client.get("/server"))
         http.check(self.name, response)
-        return f"server token works (server {response.json().get('Name', '?')!r})"
+        server = http.body(self.name, response)
+        name = server.get("Name", "?") if isinstance(server, dict) else "?"
+        return f"server token works (server {name!r})"
 
     def close(self) -> None:
         self._client.close()

@@ -8,10 +8,14 @@ is never left in doubt. Permissive validation: a bad address fails alone, by ind
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from email.utils import formataddr
 from typing import Any
 
+import httpx
+
 from newsletter.config import Settings
+from newsletter.errors import KeyReused, ProviderError
 from newsletter.providers import http
 from newsletter.providers.base import Message, SendResult
 
@@ -21,6 +25,7 @@ class ResendProvider:
     max_batch = 100
     default_rate = 200.0  # 2 requests a second per team (the documented default) x 100 emails
     idempotent = True
+    key_memory: timedelta | None = timedelta(hours=24)  # documented: keys are kept 24 hours
 
     def __init__(self, settings: Settings, api_key: str) -> None:
         self._settings = settings
@@ -50,14 +55,17 @@ class ResendProvider:
             self.name, lambda: self._client.post("/emails/batch", content=body, headers=headers)
         )
         if response.status_code == 409:
-            # The same key is in flight elsewhere (or was used for another body): wait and see.
-            raise http.transient(self.name, response)
+            raise _conflict(response)
         http.check(self.name, response)
-        data = response.json()
+        data = http.body(self.name, response)
+        if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+            raise http.unexpected(self.name, response)
         errors = {
-            int(e.get("index", -1)): str(e.get("message", "")) for e in data.get("errors") or []
+            int(e.get("index", -1)): str(e.get("message", ""))
+            for e in data.get("errors") or []
+            if isinstance(e, dict)
         }
-        ids = iter(data.get("data") or [])
+        ids = iter(data["data"])
         results = []
         for index, m in enumerate(messages):
             if index in errors:
@@ -66,7 +74,7 @@ class ResendProvider:
                 )
             else:
                 entry = next(ids, None)
-                if entry is None:
+                if not isinstance(entry, dict):
                     raise http.unexpected(self.name, response)
                 results.append(SendResult(m.delivery_id, provider_message_id=str(entry.get("id"))))
         return results
@@ -80,3 +88,18 @@ class ResendProvider:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _conflict(response: httpx.Response) -> ProviderError:
+    """409: the key was used with another body (its own error), or is in flight elsewhere."""
+    detail = http.body("resend", response) if http.is_json(response) else {}
+    name = detail.get("name", "") if isinstance(detail, dict) else ""
+    if name == "concurrent_idempotent_requests":
+        # Our earlier request with this key is still being processed: ask again later.
+        return ProviderError(
+            "resend: HTTP 409 this batch's earlier request is still in progress",
+            permanent=False,
+            retry_after=http.retry_after(response) or 1.0,
+            ambiguous=True,
+        )
+    return KeyReused(f"resend: HTTP 409 the batch key was used before with another body ({name})")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from newsletter.config import Settings
@@ -24,6 +25,7 @@ class SendGridProvider:
     max_batch = 1000
     default_rate = 0.0
     idempotent = False
+    key_memory: timedelta | None = None
 
     def __init__(self, settings: Settings, api_key: str) -> None:
         self._settings = settings

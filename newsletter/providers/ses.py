@@ -8,11 +8,12 @@ AWS environment variables or profile. SES has no idempotency key.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from newsletter.config import Settings
 from newsletter.errors import ConfigError, ProviderError
-from newsletter.messages import sender, to_mime
+from newsletter.messages import MessageError, mime_bytes, sender
 from newsletter.providers.base import Message, SendResult
 
 THROTTLED = {
@@ -29,6 +30,7 @@ class SesProvider:
     max_batch = 1
     default_rate = 14.0  # a common starting quota out of the sandbox; set rate_limit to yours
     idempotent = False
+    key_memory: timedelta | None = None
 
     def __init__(self, settings: Settings) -> None:
         try:
@@ -55,9 +57,17 @@ class SesProvider:
         return [self._send_one(m) for m in messages]
 
     def _send_one(self, m: Message) -> SendResult:
-        from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
+        from botocore.exceptions import (
+            BotoCoreError,
+            ClientError,
+            ConnectionError,
+            NoCredentialsError,
+        )
 
-        raw = to_mime(m, self._from).as_bytes()
+        try:
+            raw = mime_bytes(m, self._from)
+        except MessageError as exc:
+            return SendResult(m.delivery_id, error=str(exc), permanent=True)
         try:
             answer = self._client.send_email(
                 Destination={"ToAddresses": [m.to]},
@@ -71,13 +81,21 @@ class SesProvider:
                 return SendResult(m.delivery_id, error=f"ses {code}: {text}", permanent=True)
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
             transient = code in THROTTLED or status >= 500
-            raise ProviderError(f"ses {code}: {text}", permanent=not transient) from None
-        except ReadTimeoutError:
-            raise ProviderError("ses: no answer in time", permanent=False, uncertain=True) from None
-        except ConnectionError as exc:
+            raise ProviderError(f"ses {code}: {text}", permanent=not transient) from exc
+        except NoCredentialsError as exc:
+            raise ProviderError(
+                "ses: no AWS credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+                "or AWS_PROFILE)",
+                permanent=True,
+            ) from exc
+        except ConnectionError as exc:  # refused or timed out while connecting: nothing sent
             raise ProviderError(
                 f"ses: cannot connect ({type(exc).__name__})", permanent=False
-            ) from None
+            ) from exc
+        except BotoCoreError as exc:  # a read timeout, a connection closed mid-call, …
+            raise ProviderError(
+                f"ses: no clear answer ({type(exc).__name__})", permanent=False, ambiguous=True
+            ) from exc
         return SendResult(m.delivery_id, provider_message_id=str(answer.get("MessageId")))
 
     def check(self) -> str:
@@ -87,7 +105,7 @@ class SesProvider:
         try:
             answer = self._client.list_email_identities()
         except (ClientError, BotoCoreError) as exc:
-            raise ProviderError(f"ses: {exc}", permanent=True) from None
+            raise ProviderError(f"ses: {exc}", permanent=True) from exc
         names = [i.get("IdentityName") for i in answer.get("EmailIdentities", [])]
         return (
             f"credentials work; identities: {', '.join(str(n) for n in names) or 'none verified'}"

@@ -13,11 +13,12 @@ import smtplib
 import ssl
 import threading
 from collections.abc import Sequence
+from datetime import timedelta
 from urllib.parse import unquote, urlsplit
 
 from newsletter.config import Settings
 from newsletter.errors import ConfigError, ProviderError
-from newsletter.messages import sender, to_mime
+from newsletter.messages import MessageError, mime_bytes, sender
 from newsletter.providers.base import Message, SendResult
 
 
@@ -26,6 +27,7 @@ class SmtpProvider:
     max_batch = 1
     default_rate = 0.0
     idempotent = False
+    key_memory: timedelta | None = None
 
     def __init__(self, settings: Settings, password: str) -> None:
         url = urlsplit(settings.provider.api_base)
@@ -39,6 +41,7 @@ class SmtpProvider:
         self._user = unquote(url.username or "")
         self._password = password
         self._from = sender(settings)
+        self._envelope = settings.newsletter.from_email
         self._local = threading.local()
         self._all: list[smtplib.SMTP] = []
         self._lock = threading.Lock()
@@ -61,11 +64,11 @@ class SmtpProvider:
             if self._user:
                 conn.login(self._user, self._password)
         except smtplib.SMTPAuthenticationError as exc:
-            raise ProviderError(f"smtp: login refused ({exc.smtp_code})", permanent=True) from None
+            raise ProviderError(f"smtp: login refused ({exc.smtp_code})", permanent=True) from exc
         except (OSError, smtplib.SMTPException) as exc:
             raise ProviderError(
                 f"smtp: cannot connect to {self._host}:{self._port} ({exc})", permanent=False
-            ) from None
+            ) from exc
         self._local.conn = conn
         with self._lock:
             self._all.append(conn)
@@ -75,9 +78,14 @@ class SmtpProvider:
         return [self._send_one(m) for m in messages]
 
     def _send_one(self, m: Message) -> SendResult:
-        conn = self._connection()
         try:
-            conn.send_message(to_mime(m, self._from))
+            data = mime_bytes(m, self._from)
+        except MessageError as exc:
+            return SendResult(m.delivery_id, error=str(exc), permanent=True)
+        conn = self._connection()
+        options = () if m.to.isascii() else ("SMTPUTF8",)
+        try:
+            conn.sendmail(self._envelope, [m.to], data, mail_options=options)
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = next(iter(exc.recipients.values()))
             return self._refused(m, code, reply, suppressed=code in (550, 551, 553))
@@ -86,8 +94,8 @@ class SmtpProvider:
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self._local.conn = None
             raise ProviderError(
-                f"smtp: connection lost ({exc})", permanent=False, uncertain=True
-            ) from None
+                f"smtp: connection lost ({exc})", permanent=False, ambiguous=True
+            ) from exc
         return SendResult(m.delivery_id, provider_message_id=m.headers.get("Message-ID"))
 
     def _refused(
