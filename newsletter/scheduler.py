@@ -116,7 +116,7 @@ class WeeklyRunner:
         if decision.missed:
             weekly.missed(self.settings, self.engine, decision)
         if decision.send and not self.stop.is_set():
-            self._send(decision.week)
+            self.attempt(decision.week)
         if self.stop.is_set():
             self._leave()
             return
@@ -143,10 +143,10 @@ class WeeklyRunner:
 
     def _job(self) -> None:
         """The weekly slot."""
-        self._send(current_week(self.settings.schedule, self.clock()))
+        self.attempt(current_week(self.settings.schedule, self.clock()))
 
-    def _send(self, week: IsoWeek) -> None:
-        """Send (or continue) ``week``; schedule a retry if it did not finish."""
+    def attempt(self, week: IsoWeek) -> None:
+        """Send (or continue) ``week``; schedule the next retry if it did not finish."""
         try:
             outcome = weekly.run_week(
                 self.settings, self.engine, self.clock(), week=week, stop=self.stop
@@ -170,7 +170,7 @@ class WeeklyRunner:
         self.retries[week] = attempt
         log.warning("edition %s: retry %d at %s", week, attempt, when.isoformat(timespec="seconds"))
         self.scheduler.add_job(
-            self._send,
+            self.attempt,
             DateTrigger(run_date=when),
             args=[week],
             id=RETRY_JOB_ID,

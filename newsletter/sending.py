@@ -16,7 +16,8 @@ import random
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -120,7 +121,7 @@ def send_week(
     owned = provider is None
     provider = provider or make_provider(settings)
     started = time.monotonic()
-    shared = _Shared(stop or threading.Event())
+    shared = _Shared(threading.Event())  # our own: a failure here must not stop the caller
     grace = float(settings.provider.lease_seconds)
     run_id: str | None = None
     try:
@@ -128,7 +129,10 @@ def send_week(
             run_id = runners.start(session, "send", edition_id=edition.id)
         book = EditionLedger(factory, edition.id, edition.week, run_id)
         lost = DatabaseError("this sender could not write its heartbeat: stopped its sends")
-        with runners.Heartbeat(factory, run_id, grace / 5, grace / 2, lambda: shared.fail(lost)):
+        with (
+            runners.Heartbeat(factory, run_id, grace / 5, grace / 2, lambda: shared.fail(lost)),
+            _relay(stop, shared.stop),
+        ):
             run = _Run(settings, provider, edition, tokens, shared, progress, sleep, book)
             run.execute(resend_in_doubt)
     except BaseException as exc:  # the database failed under us: report, never raise
@@ -141,6 +145,26 @@ def send_week(
     report = _report(factory, edition, created, shared, time.monotonic() - started, grace)
     _log_outcome(report, shared)
     return report
+
+
+@contextmanager
+def _relay(outside: threading.Event | None, inside: threading.Event) -> Iterator[None]:
+    """While the send runs, the caller's stop (a signal) stops it too; never the reverse."""
+    done = threading.Event()
+
+    def watch() -> None:
+        while outside is not None and not done.wait(0.1):
+            if outside.is_set():
+                inside.set()
+                return
+
+    watcher = threading.Thread(target=watch, name="stop-relay", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
 
 
 def _end_run(factory: sessionmaker[Session], run_id: str) -> None:

@@ -183,6 +183,21 @@ def project(tmp_path: Path, db_url: str) -> Iterator[Project]:
     engine.dispose()
 
 
+def use_fake(project: Project, fake: Any, **provider: object) -> None:
+    """Point the project's [provider] at a running provider fake, with its key in the env."""
+    keys: dict[str, object] = {
+        "name": fake.name,
+        "api_base": fake.url,
+        "retry_cap_seconds": 0.05,
+        "rate_limit": 100_000,
+        **provider,
+    }
+    if getattr(fake, "domain", None):
+        keys["domain"] = fake.domain
+    project.provider(**keys)
+    project.env["NEWSLETTER_API_KEY"] = fake.api_key
+
+
 def free_port() -> int:
     """A free TCP port on 127.0.0.1 for a server a test starts."""
     with socket.socket() as s:

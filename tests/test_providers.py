@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import TEST_SECRET, Project, queue_and_subscribe
+from tests.conftest import TEST_SECRET, Project, queue_and_subscribe, use_fake
 from tests.fakes.mailgun import MailgunFake
 from tests.fakes.postmark import PostmarkFake
 from tests.fakes.resend import ResendFake
@@ -31,20 +31,6 @@ def fake(request: pytest.FixtureRequest) -> Iterator[Fake]:
     server.stop()
 
 
-def configure(project: Project, fake: Fake, **provider: object) -> None:
-    keys: dict[str, object] = {
-        "name": fake.name,
-        "api_base": fake.url,
-        "retry_cap_seconds": 0.05,
-        "rate_limit": 100_000,
-        **provider,
-    }
-    if isinstance(fake, MailgunFake):
-        keys["domain"] = fake.domain
-    project.provider(**keys)
-    project.env["NEWSLETTER_API_KEY"] = fake.api_key
-
-
 def subscribe(project: Project, n: int) -> list[str]:
     return queue_and_subscribe(project, n)
 
@@ -58,7 +44,7 @@ def test_3000_recipients_each_get_exactly_one_message_with_our_headers(
     project: Project, fake: Fake
 ) -> None:
     addresses = subscribe(project, 3000)
-    configure(project, fake)
+    use_fake(project, fake)
     result = project.run("send", "--week", WEEK)
     assert result.exit_code == 0, result.output
     counts = fake.counts()
@@ -89,7 +75,7 @@ def test_3000_recipients_each_get_exactly_one_message_with_our_headers(
 def test_a_fault_storm_still_sends_exactly_once(project: Project, fake: Fake) -> None:
     addresses = subscribe(project, 600)
     fake.every = {7: 429, 11: 500}
-    configure(project, fake, batch_size=20, max_attempts=10)
+    use_fake(project, fake, batch_size=20, max_attempts=10)
     result = project.run("send", "--week", WEEK)
     assert result.exit_code == 0, result.output
     assert fake.calls > 30
@@ -102,7 +88,7 @@ def test_the_provider_dying_mid_send_then_coming_back(project: Project, fake: Fa
     addresses = subscribe(project, 2000)
     fake.die_after = 1200
     fake.down_for = 0.6
-    configure(project, fake, batch_size=100, concurrency=2, max_attempts=40)
+    use_fake(project, fake, batch_size=100, concurrency=2, max_attempts=40)
     first = project.run("send", "--week", WEEK)
     doubtful = in_doubt(project)
     if fake.name == "resend":
@@ -126,7 +112,7 @@ def test_a_bad_key_stops_the_send_and_never_shows_the_key(
     project: Project, fake: Fake, caplog: pytest.LogCaptureFixture
 ) -> None:
     subscribe(project, 50)
-    configure(project, fake)
+    use_fake(project, fake)
     project.env["NEWSLETTER_API_KEY"] = "wrong-secret-key-987"
     caplog.set_level(logging.DEBUG)
     result = project.run("send", "--week", WEEK)
@@ -146,7 +132,7 @@ def test_a_rejected_recipient_fails_alone(project: Project, fake: Fake) -> None:
         )
     subscribe(project, 10)
     fake.reject = {"reader3@example.com"}
-    configure(project, fake)
+    use_fake(project, fake)
     result = project.run("send", "--week", WEEK)
     assert result.exit_code == 3
     assert "1 deliveries failed" in result.stderr
@@ -160,7 +146,7 @@ def test_a_rejected_recipient_fails_alone(project: Project, fake: Fake) -> None:
 
 
 def test_providers_check_makes_an_authenticated_call(project: Project, fake: Fake) -> None:
-    configure(project, fake)
+    use_fake(project, fake)
     ok = project.run("providers", "check")
     assert ok.exit_code == 0, ok.output
     assert ok.stdout.startswith(f"{fake.name}: ")

@@ -450,7 +450,7 @@ def test_two_senders_started_together_make_one_edition(project: Project) -> None
 def test_kill_9_at_random_moments_then_rerun_sends_everyone_exactly_once(project: Project) -> None:
     addresses = setup_list(project, 400)
     # A slowed outbox: 200 messages a second, 10 per batch, so kills land mid-send.
-    project.provider(rate_limit=200, batch_size=10, concurrency=2)
+    project.provider(rate_limit=200, batch_size=10, concurrency=2, lease_seconds=3)
     rng = random.Random(48)
     kills = 0
     for _ in range(10):

@@ -9,11 +9,13 @@ from sqlalchemy import Engine, text
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from newsletter import db, health
 from newsletter.config import Settings
+from newsletter.models import utcnow
 from newsletter.render import template_environment
 from newsletter.resources import templates_dir
 from newsletter.tokens import Tokens
@@ -54,7 +56,7 @@ def create_app(settings: Settings, engine: Engine, **webhook_options: Any) -> St
         Route("/category/{name}", archive.category(ctx)),
         Route("/feed.xml", archive.feed(ctx)),
         Route("/webhooks/{provider}", webhooks.endpoint(ctx, **webhook_options), methods=["POST"]),
-        Route("/healthz", health(ctx)),
+        Route("/healthz", healthz(ctx)),
         Mount("/static", StaticFiles(directory=str(static)), name="static"),
     ]
 
@@ -78,14 +80,23 @@ def create_app(settings: Settings, engine: Engine, **webhook_options: Any) -> St
     return app
 
 
-def health(ctx: WebContext) -> Any:
+def healthz(ctx: WebContext) -> Any:
+    """``/healthz``: 200 while this web process can reach the database. ``?deep=1`` adds the
+    checks of ``newsletter status --check`` as JSON (503 when any fails)."""
+
     def endpoint(request: Request) -> Response:
         try:
             with ctx.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
-        except Exception:
-            log.exception("health check: the database is unreachable")
+        except Exception as exc:
+            log.error("health check: the database is unreachable: %s", db.reason(exc))
             return PlainTextResponse("database unreachable", status_code=503)
-        return PlainTextResponse("ok")
+        if request.query_params.get("deep") not in ("1", "true", "yes"):
+            return PlainTextResponse("ok")
+        with ctx.session() as session:
+            checks = health.checks(session, ctx.settings, utcnow())
+        ok = all(c.ok for c in checks)
+        document = {"ok": ok, "checks": [c.__dict__ for c in checks]}
+        return JSONResponse(document, status_code=200 if ok else 503)
 
     return endpoint

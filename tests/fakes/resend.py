@@ -1,8 +1,15 @@
-"""Resend's /emails/batch, as documented: Bearer key, up to 100, Idempotency-Key kept 24 h."""
+"""Resend's /emails/batch, as documented: Bearer key, up to 100, Idempotency-Key kept 24 h.
+
+Idempotency (https://resend.com/docs/dashboard/emails/idempotency-keys): the same key with the
+same payload returns the first answer and sends nothing; the same key with another payload is
+409 ``invalid_idempotent_request``; the same key while its first request is still being
+processed is 409 ``concurrent_idempotent_requests``.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 
 from tests.fakes.server import DROP, Accepted, Answer, Fake, Request
@@ -14,6 +21,9 @@ class ResendFake(Fake):
     def __init__(self, api_key: str = "re_test_key_123") -> None:
         super().__init__(api_key)
         self.keys: dict[str, tuple[str, Answer]] = {}
+        self.inflight: set[str] = set()
+        self.seen_keys: list[str] = []  # the key of every batch request, in order
+        self.processing = 0.0  # seconds a batch takes once its key is taken
 
     def route(self, request: Request) -> Answer | object:
         if not request.headers.get("authorization"):
@@ -31,6 +41,27 @@ class ResendFake(Fake):
         if request.method != "POST" or request.path != "/emails/batch":
             return Answer(404, {"name": "not_found", "message": "not found"})
         key = request.headers.get("idempotency-key")
+        with self.lock:
+            self.seen_keys.append(key or "")
+            if key and key in self.inflight:
+                return Answer(
+                    409,
+                    {
+                        "name": "concurrent_idempotent_requests",
+                        "message": "Same idempotency key used while the original request is still in progress.",
+                    },
+                )
+            if key:
+                self.inflight.add(key)
+        try:
+            if self.processing:
+                time.sleep(self.processing)
+            return self._batch(request, key)
+        finally:
+            with self.lock:
+                self.inflight.discard(key or "")
+
+    def _batch(self, request: Request, key: str | None) -> Answer | object:
         digest = hashlib.sha256(request.body).hexdigest()
         if key and key in self.keys:
             seen, answer = self.keys[key]

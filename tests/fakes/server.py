@@ -1,10 +1,19 @@
 """A real HTTP server on 127.0.0.1 standing in for a provider, with switches for faults.
 
 Each provider fake subclasses ``Fake`` and implements ``route`` from the provider's documented
-API. The switches: ``every`` (status to answer on every Nth call, e.g. {7: 429, 11: 500}),
-``delay`` (a slow answer), ``reject`` (addresses refused one by one), and ``die_after`` (after
-that many accepted messages the server takes the batch, drops the connection without an
-answer, and refuses connections for ``down_for`` seconds before it comes back).
+API. The switches:
+
+- ``every``: a status to answer instead, on every Nth call (e.g. {7: 429, 11: 500}); nothing is
+  taken. 502/503/504 come as a gateway's HTML page, the others as the provider's JSON.
+- ``after``: on every Nth call the provider TAKES the batch, then the answer is lost:
+  ``"drop"`` (the connection closes without an answer), ``"504"`` (a gateway's HTML 504),
+  ``"html500"`` (an HTML 500 page), ``"garbage"`` (a 200 whose body is not JSON).
+- ``delay`` (a slow answer), ``reject`` (addresses refused one by one), ``die_after`` (after
+  that many accepted messages the server takes the batch, drops the connection without an
+  answer, and refuses connections for ``down_for`` seconds before it comes back).
+- ``script``: what the next calls do, one entry per call, consumed in order before the other
+  switches: a status (refused, nothing taken) or one of the ``after`` kinds (taken, then lost).
+- ``echo_secrets``: a refused credential is echoed in the 401/403 body, as some APIs do.
 """
 
 from __future__ import annotations
@@ -36,6 +45,15 @@ class Answer:
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+
+GATEWAY_PAGE = b"<html><head><title>%d</title></head><body><h1>%d Gateway Error</h1></body></html>"
+
+
+def gateway(status: int) -> Answer:
+    """What a load balancer in front of the API answers: an HTML page."""
+    return Answer(status, GATEWAY_PAGE % (status, status), content_type="text/html")
 
 
 @dataclass
@@ -59,6 +77,9 @@ class Fake:
         self.accepted: list[Accepted] = []
         self.calls = 0
         self.every: dict[int, int] = {}
+        self.after: dict[int, str] = {}
+        self.script: list[int | str] = []
+        self.echo_secrets = False
         self.retry_after = "0"
         self.delay = 0.0
         self.reject: set[str] = set()
@@ -140,7 +161,7 @@ class Fake:
                     )
                 )
                 self.send_response(answer.status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", answer.content_type)
                 self.send_header("Content-Length", str(len(data)))
                 for k, v in answer.headers.items():
                     self.send_header(k, v)
@@ -170,14 +191,59 @@ class Fake:
         with self.lock:
             self.calls += 1
             call = self.calls
+            step = self.script.pop(0) if self.script else None
         if self.delay:
             time.sleep(self.delay)
+        if isinstance(step, int):
+            return self._refuse(step)
+        if step is not None:
+            answer = self.route(request)
+            return (
+                self._lost(step) if isinstance(answer, Answer) and answer.status < 300 else answer
+            )
         for n, status in sorted(self.every.items()):
             if call % n == 0:
-                return Answer(
-                    status, {"message": f"injected {status}"}, {"Retry-After": self.retry_after}
-                )
-        return self.route(request)
+                return self._refuse(status)
+        answer = self.route(request)
+        if isinstance(answer, Answer) and answer.status in (401, 403) and self.echo_secrets:
+            return self._echo(request, answer)
+        for n, kind in sorted(self.after.items()):
+            if call % n == 0 and isinstance(answer, Answer) and answer.status < 300:
+                return self._lost(kind)
+        return answer
+
+    def _refuse(self, status: int) -> Answer:
+        if status in (502, 503, 504):
+            return gateway(status)
+        return Answer(status, {"message": f"injected {status}"}, {"Retry-After": self.retry_after})
+
+    def _lost(self, kind: str) -> Answer | object:
+        """The batch was taken; what comes back instead of the answer."""
+        if kind == "drop":
+            return DROP
+        if kind == "504":
+            return gateway(504)
+        if kind == "html500":
+            return Answer(
+                500, b"<html><body>Internal Server Error</body></html>", content_type="text/html"
+            )
+        if kind == "garbage":
+            return Answer(200, b"<html><body>OK</body></html>", content_type="text/html")
+        raise ValueError(kind)
+
+    def _echo(self, request: Request, answer: Answer) -> Answer:
+        """Some APIs quote the credential they refused."""
+        given = {
+            k: v
+            for k, v in request.headers.items()
+            if k in ("authorization", "x-postmark-server-token")
+        }
+        token = next(iter(given.values()), "").split(" ")[-1]
+        return Answer(
+            answer.status,
+            {"message": f"Invalid token '{token}'", "Message": f"Headers were {given}"},
+            content_type=answer.content_type,
+        )
 
     def _outage(self) -> None:
         time.sleep(0.05)  # let the dropped answer go first
