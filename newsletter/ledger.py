@@ -22,7 +22,8 @@ from typing import cast
 from sqlalchemy import Table, bindparam, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
-from newsletter.models import Delivery, Subscriber, SubscriberEvent, utcnow
+from newsletter.models import Delivery, Edition, Subscriber, SubscriberEvent, utcnow
+from newsletter.names import PersonName
 from newsletter.providers.base import SendResult
 
 HOST = socket.gethostname()
@@ -35,7 +36,7 @@ class Claimed:
     delivery_id: int
     subscriber_id: int
     email: str
-    name: str
+    name: PersonName
     batch_key: str
 
 
@@ -97,7 +98,8 @@ def _sendable(session: Session, ids: list[int], worker: str) -> tuple[list[Claim
             Delivery.batch_key,
             Subscriber.id,
             Subscriber.email,
-            Subscriber.name,
+            Subscriber.first_name,
+            Subscriber.last_name,
             Subscriber.status,
         )
         .outerjoin(Subscriber, Subscriber.id == Delivery.subscriber_id)
@@ -105,8 +107,9 @@ def _sendable(session: Session, ids: list[int], worker: str) -> tuple[list[Claim
         .order_by(Delivery.id)
     ).all()
     keep, gone = [], []
-    for delivery_id, batch_key, subscriber_id, email, name, status in rows:
+    for delivery_id, batch_key, subscriber_id, email, first, last, status in rows:
         if status == "active":
+            name = PersonName(first, last)
             keep.append(Claimed(delivery_id, subscriber_id, email, name, batch_key or worker))
         else:
             gone.append(delivery_id)
@@ -216,21 +219,22 @@ def stale_claims(session: Session, edition_id: int, now: datetime) -> list[Claim
             Delivery.lease_until,
             Subscriber.id,
             Subscriber.email,
-            Subscriber.name,
+            Subscriber.first_name,
+            Subscriber.last_name,
         )
         .outerjoin(Subscriber, Subscriber.id == Delivery.subscriber_id)
         .where(Delivery.edition_id == edition_id, Delivery.status == "claimed")
         .order_by(Delivery.id)
     ).all()
     stale = []
-    for delivery_id, claimed_by, batch_key, lease_until, subscriber_id, email, name in rows:
+    for delivery_id, claimed_by, batch_key, lease_until, subscriber_id, email, *name in rows:
         if (lease_until is not None and lease_until < now) or _holder_died(claimed_by):
             stale.append(
                 Claimed(
                     delivery_id,
                     subscriber_id or 0,
                     email or "",
-                    name or "",
+                    PersonName(name[0] or "", name[1] or ""),
                     batch_key or claimed_by or "",
                 )
             )
@@ -293,3 +297,35 @@ def failures(session: Session, edition_id: int, limit: int = 20) -> list[tuple[s
         .limit(limit)
     ).all()
     return [(email or "(removed)", status, error or "") for email, status, error in rows]
+
+
+def claim_welcome(
+    session: Session, subscriber_id: int, worker: str, lease_until: datetime
+) -> tuple[int, Claimed] | None:
+    """The welcome: one delivery of the latest edition for a newly confirmed subscriber,
+    written already claimed by ``worker``; (edition id, claim), or None when there is no
+    edition yet, the subscriber is not active, or they have that edition already."""
+    edition_id = session.scalar(select(Edition.id).order_by(Edition.week.desc()).limit(1))
+    person = session.get(Subscriber, subscriber_id)
+    if edition_id is None or person is None or person.status != "active":
+        return None
+    had = session.scalar(
+        select(Delivery.id).where(
+            Delivery.edition_id == edition_id, Delivery.subscriber_id == subscriber_id
+        )
+    )
+    if had is not None:
+        return None
+    row = Delivery(
+        edition_id=edition_id,
+        subscriber_id=subscriber_id,
+        status="claimed",
+        attempts=1,
+        claimed_by=worker,
+        batch_key=worker,
+        lease_until=lease_until,
+    )
+    session.add(row)
+    session.flush()
+    name = PersonName(person.first_name, person.last_name)
+    return edition_id, Claimed(row.id, subscriber_id, person.email, name, worker)
