@@ -181,7 +181,7 @@ class _RowParser:
             status,
             subscribers.check_text(get(self.source), "the source")[:50] or "import",
             times.get("created_at"),
-            times.get("subscribed_at") or times.get("created_at"),
+            times.get("subscribed_at" if "subscribed_at" in self.times else "created_at"),
             times.get("confirmed_at"),
             stopped if status in subscribers.SUPPRESSED else times.get("unsubscribed_at"),
             get(self.consent) if self.consent is not None else self._evidence(get),

@@ -128,12 +128,14 @@ class ListFile:
     skip_lines: int  # lines before the header (Excel's sep= line)
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
-        """(line number, fields) of each non-empty data row."""
+        """(line number where it starts, fields) of each non-empty data row."""
         reader = csv.reader(io.StringIO(self.text, newline=""), delimiter=self.delimiter)
         next(reader)
+        last = reader.line_num
         for fields in reader:
             if any(f.strip() for f in fields):
-                yield reader.line_num + self.skip_lines, fields
+                yield last + 1 + self.skip_lines, fields
+            last = reader.line_num
 
     def mapping(self) -> list[tuple[str, str]]:
         """(column, field) pairs as chosen, in column order."""

@@ -201,7 +201,9 @@ def test_an_operator_template_overrides_the_packaged_one(tmp_path: Path) -> None
     )
     s = replace(settings(), newsletter=replace(settings().newsletter, templates_dir=str(tmp_path)))
     _, text = personal(rendered(s))
-    assert text == "CUSTOM Identify Your Point of Empathy\nhttps://tips.example.com/u/TOKEN Hi Ann,\n"
+    assert (
+        text == "CUSTOM Identify Your Point of Empathy\nhttps://tips.example.com/u/TOKEN Hi Ann,\n"
+    )
 
 
 # ---- the greeting ------------------------------------------------------------------------------

@@ -156,7 +156,16 @@ def test_old_links_work_after_a_key_rotation(project: Project) -> None:
 # ---- signup and confirm --------------------------------------------------------------------------
 
 
+def drained(project: Project) -> None:
+    """Wait (5 s at most) until the web process's background sender has sent all queued mail."""
+    deadline = time.monotonic() + 5
+    while any(r["status"] in ("queued", "sending") for r in project.rows("outgoing_mail")):
+        assert time.monotonic() < deadline, "the queued mail was not sent"
+        time.sleep(0.02)
+
+
 def confirmations(project: Project) -> list[email.message.EmailMessage]:
+    drained(project)
     folder = project.dir / "outbox" / "confirmations"
     return [
         email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
@@ -203,6 +212,7 @@ def test_honeypot_and_rate_limit_stop_bots(project: Project, web: TestClient) ->
     ]
     assert answers[:5] == [200] * 5
     assert answers[5:] == [429, 429]
+    assert len(confirmations(project)) == 5
 
 
 def test_a_bad_address_in_the_form_is_shown_again_with_a_message(
