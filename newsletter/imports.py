@@ -24,6 +24,7 @@ from newsletter.errors import InputError
 from newsletter.listfiles import ListFile, open_list, parse_time, status_word
 from newsletter.models import Subscriber, Suppression, UTCDateTime, utcnow
 from newsletter.names import PersonName, split_name
+from newsletter.subscribers import NAME_LIMIT
 from newsletter.suppression import SuppressionList
 
 IMPORT_CHUNK = 5_000
@@ -76,7 +77,7 @@ class ImportReport:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class _Row:
     line: int
     email: str
@@ -160,17 +161,18 @@ class _RowParser:
         self.plain = set(c) <= {"email", "name", "first_name", "last_name"}
 
     def __call__(self, line: int, fields: list[str]) -> _Row:
+        if self.plain:
+            return self._plain(line, fields)
+
         def get(index: int | None) -> str:
             return fields[index] if index is not None and index < len(fields) else ""
 
         address = subscribers.normalise_email(get(self.email))
         if self.first is not None or self.last is not None:
-            name = PersonName(get(self.first), get(self.last))
+            name = subscribers.clean_name(PersonName(get(self.first), get(self.last)))
         else:
-            name = split_name(subscribers.check_text(get(self.name), "the name"))
-        name = subscribers.clean_name(name)
-        if self.plain:
-            return _Row(line, address, name, "active", "import", None, None, None, None, "")
+            first, last = split_name(subscribers.check_text(get(self.name), "the name"))
+            name = PersonName(first[:NAME_LIMIT], last[:NAME_LIMIT])
         status = self._status(get(self.status), get(self.cols.get("email_disabled")))
         times = {f: parse_time(get(i), f.replace("_", " ")) for f, i in self.times.items()}
         stopped = parse_time(get(self.stopped_at), "the unsubscribe time")
@@ -186,6 +188,20 @@ class _RowParser:
             stopped if status in subscribers.SUPPRESSED else times.get("unsubscribed_at"),
             get(self.consent) if self.consent is not None else self._evidence(get),
         )
+
+    def _plain(self, line: int, fields: list[str]) -> _Row:
+        """The common spreadsheet row (an address and a name), on the fast path."""
+        n, e, f, la, nm = len(fields), self.email, self.first, self.last, self.name
+        address = subscribers.normalise_email(fields[e] if e < n else "")
+        if f is not None or la is not None:
+            first = fields[f] if f is not None and f < n else ""
+            last = fields[la] if la is not None and la < n else ""
+            name = subscribers.clean_name(PersonName(first, last))
+        else:
+            raw = fields[nm] if nm is not None and nm < n else ""
+            first, last = split_name(subscribers.check_text(raw, "the name"))
+            name = PersonName(first[:NAME_LIMIT], last[:NAME_LIMIT])
+        return _Row(line, address, name, "active", "import", None, None, None, None, "")
 
     def _status(self, word: str, disabled: str) -> str:
         if disabled.strip().lower() in ("true", "yes", "1"):
@@ -278,9 +294,10 @@ class _Chunks:
         now_db = self._db(now)
         rows = []
         stops: list[tuple[str, str, datetime]] = []
+        to_db, suppressed = self._db, subscribers.SUPPRESSED
         for r in new:
             stopped = r.unsubscribed_at
-            if r.status in subscribers.SUPPRESSED:
+            if r.status in suppressed:
                 stopped = stopped or now
                 stops.append((r.email, r.status, stopped))
             rows.append(
@@ -290,14 +307,14 @@ class _Chunks:
                     r.name.last,
                     r.status,
                     r.source,
-                    self._db(r.created_at) if r.created_at else now_db,
-                    self._db(r.subscribed_at),
-                    self._db(r.confirmed_at),
-                    self._db(stopped),
+                    to_db(r.created_at) if r.created_at else now_db,
+                    to_db(r.subscribed_at) if r.subscribed_at else None,
+                    to_db(r.confirmed_at) if r.confirmed_at else None,
+                    to_db(stopped) if stopped else None,
                     r.consent,
                 )
             )
-            self.report.statuses[r.status] += 1
+        self.report.statuses.update(r.status for r in new)
         db.executemany(self.conn, _BULK_SUBSCRIBERS, rows)
         for part in _batches([r.email for r in new]):
             sql = (

@@ -39,7 +39,11 @@ def split_name(full: str) -> PersonName:
     with (``Jennie, Feature Editor``, ``Ann Lee, PhD``): it goes into the last name, so the
     greeting says ``Jennie``. An address typed as a name is no name.
     """
-    text = " ".join(full.split())
+    text = full.strip()
+    if "," not in text and "@" not in text and "  " not in text and "\t" not in text:
+        first, _, last = text.partition(" ")  # the common case, kept cheap for big imports
+        return PersonName(first, last)
+    text = " ".join(text.split())
     if not text or "@" in text:
         return PersonName()
     head, _, tail = text.partition(",")

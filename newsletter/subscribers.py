@@ -9,7 +9,6 @@ the list.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterator
 from datetime import datetime
 from functools import lru_cache
@@ -35,6 +34,8 @@ from newsletter.suppression import SELF_LIFTABLE, SuppressionList
 SENDABLE = "active"
 SUPPRESSED = ("unsubscribed", "bounced", "complained")
 NAME_LIMIT = 200
+# Unicode category Cc: C0 controls, DEL and C1 controls.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 NO_NAME = PersonName()
 
 
@@ -65,12 +66,12 @@ def check_text(value: str, what: str) -> str:
     address can forge email headers or break the files they are written to.
     """
     text = value.strip()
-    for char in text:
-        if unicodedata.category(char) == "Cc":
-            raise InputError(
-                f"{what} {text[:60]!r} contains a control character "
-                f"(U+{ord(char):04X}); remove it and try again"
-            )
+    found = _CONTROL.search(text)
+    if found:
+        raise InputError(
+            f"{what} {text[:60]!r} contains a control character "
+            f"(U+{ord(found[0]):04X}); remove it and try again"
+        )
     return text
 
 
