@@ -41,8 +41,7 @@ def peak_rss_mb() -> float:
 
 def setup(engine: Any, factory: Any, folder: Path, subscribers: int) -> None:
     """A database with ``subscribers`` active subscribers and one queued tip."""
-    from newsletter import db, tips
-    from newsletter import imports
+    from newsletter import db, imports, tips
     from newsletter.suppression import SuppressionList
 
     db.upgrade(engine)

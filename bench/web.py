@@ -32,8 +32,7 @@ def free_port() -> int:
 
 
 def setup(folder: Path, subscribers: int, port: int) -> tuple[dict[str, str], list[str]]:
-    from newsletter import db
-    from newsletter import imports
+    from newsletter import db, imports
     from newsletter.suppression import SuppressionList
     from newsletter.tokens import UNSUBSCRIBE, Tokens
 
