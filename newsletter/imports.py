@@ -21,28 +21,15 @@ from sqlalchemy.orm import Session
 
 from newsletter import db, subscribers
 from newsletter.errors import InputError
-from newsletter.listfiles import ListFile, open_list, parse_time, status_word
+from newsletter.listfiles import EXPORT_COLUMNS, ListFile, open_list, parse_time, status_word
 from newsletter.models import Subscriber, Suppression, UTCDateTime, utcnow
 from newsletter.names import PersonName, split_name
 from newsletter.subscribers import NAME_LIMIT
 from newsletter.suppression import SuppressionList
 
 IMPORT_CHUNK = 5_000
-_BULK_SUBSCRIBERS = (
-    "subscribers",
-    (
-        "email",
-        "first_name",
-        "last_name",
-        "status",
-        "source",
-        "created_at",
-        "subscribed_at",
-        "confirmed_at",
-        "unsubscribed_at",
-        "consent",
-    ),
-)
+# Our export's columns are the table's: the bulk insert writes them in that order.
+_BULK_SUBSCRIBERS = ("subscribers", EXPORT_COLUMNS)
 OUTCOMES = ("added", "opted_out", "already", "suppressed", "repeated", "refused")
 
 

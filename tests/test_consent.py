@@ -378,3 +378,39 @@ def test_show_prints_status_names_consent_events_and_deliveries(project: Project
     assert data["deliveries"] == []
     missing = project.run("subscribers", "show", "nobody@example.com")
     assert missing.exit_code == 1
+
+
+def test_the_migration_splits_names_canonicalises_domains_and_downgrades(
+    project: Project,
+) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    cfg = db.alembic_config(project.engine)
+    command.downgrade(cfg, "0002")
+    with project.engine.begin() as conn:
+        for email, name in (
+            ("phyllis@example.com", "Phyllis Grant"),
+            ("jennie@example.com", "Jennie, Feature"),
+            ("zoe@exämple.com", ""),
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO subscribers (email, name, status, source, created_at) "
+                    "VALUES (:e, :n, 'active', 'cli', CURRENT_TIMESTAMP)"
+                ),
+                {"e": email, "n": name},
+            )
+    command.upgrade(cfg, "head")
+    got = {e: (r["first_name"], r["last_name"]) for e, r in people(project).items()}
+    assert got == {
+        "phyllis@example.com": ("Phyllis", "Grant"),
+        "jennie@example.com": ("Jennie", "Feature"),
+        "zoe@xn--exmple-cua.com": ("", ""),
+    }
+    command.downgrade(cfg, "0002")
+    with project.engine.connect() as conn:
+        names = dict(conn.execute(text("SELECT email, name FROM subscribers")).all())
+    assert names["phyllis@example.com"] == "Phyllis Grant"
+    assert names["jennie@example.com"] == "Jennie Feature"
+    command.upgrade(cfg, "head")
