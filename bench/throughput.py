@@ -41,8 +41,8 @@ def peak_rss_mb() -> float:
 
 def setup(engine: Any, factory: Any, folder: Path, subscribers: int) -> None:
     """A database with ``subscribers`` active subscribers and one queued tip."""
-    from newsletter import db, tips
-    from newsletter import subscribers as people
+    from newsletter import db, imports, tips
+    from newsletter.suppression import SuppressionList
 
     db.upgrade(engine)
     csv_path = folder / "list.csv"
@@ -52,7 +52,7 @@ def setup(engine: Any, factory: Any, folder: Path, subscribers: int) -> None:
     tip = "When Greg entered the Tax Office, he was thinking. " * 120
     (folder / "tip.md").write_text(f"---\ntitle: Make the Long Wait Feel Shorter\n---\n{tip}\n")
     with db.transaction(factory) as session:
-        people.import_csv(session, csv_path)
+        imports.import_file(session, SuppressionList(["bench-key"]), csv_path)
         tips.add_tips(session, [folder / "tip.md"])
 
 

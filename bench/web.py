@@ -32,8 +32,8 @@ def free_port() -> int:
 
 
 def setup(folder: Path, subscribers: int, port: int) -> tuple[dict[str, str], list[str]]:
-    from newsletter import db
-    from newsletter import subscribers as people
+    from newsletter import db, imports
+    from newsletter.suppression import SuppressionList
     from newsletter.tokens import UNSUBSCRIBE, Tokens
 
     config = folder / "config.toml"
@@ -51,7 +51,7 @@ def setup(folder: Path, subscribers: int, port: int) -> tuple[dict[str, str], li
         "email\n" + "".join(f"r{i}@example.com\n" for i in range(subscribers))
     )
     with db.transaction(db.session_factory(engine)) as session:
-        people.import_csv(session, folder / "list.csv")
+        imports.import_file(session, SuppressionList(["bench-key"]), folder / "list.csv")
     tokens = Tokens(["bench-key-0123456789"])
     return env, [f"/u/{tokens.make(UNSUBSCRIBE, i + 1)}" for i in range(subscribers)]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine
 
 from newsletter.models import Base
 
@@ -27,17 +27,26 @@ def run_migrations_online() -> None:
         _run(connection)
 
 
-def _run(connection: object) -> None:
-    context.configure(
-        connection=connection,  # type: ignore[arg-type]
-        target_metadata=target_metadata,
-        render_as_batch=True,  # SQLite can only ALTER by copying the table
-        compare_type=True,
-    )
-    with context.begin_transaction():
-        context.run_migrations()
-    if hasattr(connection, "commit"):
+def _run(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # A batch migration copies a table and drops the old one; with foreign keys on, that
+        # drop would cascade to every row that refers to it (an upgrade must never lose data).
+        # The pragma only takes effect outside a transaction: before anything else here.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    try:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=True,  # SQLite can only ALTER by copying the table
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
         connection.commit()
+    finally:
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

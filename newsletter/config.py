@@ -20,10 +20,12 @@ from typing import Any, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from newsletter.errors import ConfigError
+from newsletter.names import Greeting
 
 PROVIDER_NAMES = ("outbox", "postmark", "sendgrid", "mailgun", "resend", "ses", "smtp")
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CONFIG_ENV = "NEWSLETTER_CONFIG"
+WELCOME_CHOICES = ("none", "latest")
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class NewsletterSection:
     subject: str = "{{ tip.title }} | Customer Service Tip of the Week"
     templates_dir: str = ""
     allow_html: bool = False
+    greeting: str = ""
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,15 @@ class WebSection:
 
 
 @dataclass(frozen=True)
+class SignupSection:
+    welcome: str = "none"
+    confirm_interval_minutes: int = 10
+    confirm_per_day: int = 3
+    per_ip_limit: int = 5
+    per_ip_window_minutes: int = 10
+
+
+@dataclass(frozen=True)
 class Link:
     label: str
     url: str
@@ -122,6 +134,7 @@ class Settings:
     provider: ProviderSection = ProviderSection()
     alerts: AlertsSection = AlertsSection()
     web: WebSection = WebSection()
+    signup: SignupSection = SignupSection()
     links: tuple[Link, ...] = DEFAULT_LINKS
     secrets: Secrets = field(default=Secrets(), repr=False)
     base_dir: Path = Path(".")
@@ -154,6 +167,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "provider": ProviderSection,
     "alerts": AlertsSection,
     "web": WebSection,
+    "signup": SignupSection,
 }
 _TOP_LEVEL = (*_SECTIONS, "links")
 
@@ -384,6 +398,13 @@ def _validate(s: Settings) -> None:
         raise bad("[web] port", f"must be between 1 and 65535, got {s.web.port}")
     if not s.database.url.strip():
         raise bad("[database] url", "must not be empty")
+    Greeting.compile(s.newsletter.greeting)
+    _choice("[signup] welcome", s.signup.welcome, WELCOME_CHOICES)
+    for key in ("confirm_interval_minutes", "confirm_per_day", "per_ip_limit"):
+        if getattr(s.signup, key) < 0:
+            raise bad(f"[signup] {key}", "must be 0 or more")
+    if s.signup.per_ip_window_minutes < 1:
+        raise bad("[signup] per_ip_window_minutes", "must be 1 or more")
 
 
 def _choice(label: str, value: str, choices: tuple[str, ...]) -> None:

@@ -2,54 +2,44 @@
 
 from __future__ import annotations
 
+import html
+
 from newsletter.config import Settings
-from newsletter.errors import ProviderError
-from newsletter.models import Subscriber, utcnow
+from newsletter.models import Subscriber
 from newsletter.providers.base import Message
-from newsletter.providers.registry import make_provider
 from newsletter.render import absolute
 from newsletter.tokens import CONFIRM, Tokens
 
 
-def send_confirmation(settings: Settings, tokens: Tokens, subscriber: Subscriber) -> None:
-    """Email the confirm link to a pending subscriber."""
+def message(settings: Settings, tokens: Tokens, subscriber: Subscriber, mail_id: int) -> Message:
+    """The confirm-link email to a pending subscriber (``mail_id``: its queue row)."""
     n = settings.newsletter
     link = absolute(n.base_url, f"confirm/{tokens.make(CONFIRM, subscriber.id)}")
+    first = subscriber.first_name
     text = (
-        f"Hi{' ' + subscriber.name if subscriber.name else ''},\n\n"
+        f"Hi{' ' + first if first else ''},\n\n"
         f"Please confirm that you want {n.name} by email:\n\n{link}\n\n"
         "The link works for 7 days. If you did not sign up, ignore this email: "
         "nothing will be sent to you.\n\n"
         f"{n.from_name}\n{n.postal_address}\n"
     )
-    html = (
+    body = (
         f"<p>Please confirm that you want {_e(n.name)} by email:</p>"
         f'<p><a href="{_e(link)}">Confirm my subscription</a></p>'
         "<p>The link works for 7 days. If you did not sign up, ignore this email: nothing will be "
         f"sent to you.</p><p>{_e(n.from_name)}<br>{_e(n.postal_address)}</p>"
     )
-    message = Message(
-        delivery_id=int(utcnow().timestamp() * 1000),
+    return Message(
+        delivery_id=mail_id,
         to=subscriber.email,
-        to_name=subscriber.name,
+        to_name=" ".join(p for p in (first, subscriber.last_name) if p),
         subject=f"Confirm your subscription to {n.name}",
-        html=html,
+        html=body,
         text=text,
         headers={},
         metadata={"edition": "confirmations"},
     )
-    provider = make_provider(settings)
-    try:
-        (result,) = provider.send_batch(
-            [message], batch_key=f"confirm-{subscriber.id}-{message.delivery_id}"
-        )
-    finally:
-        provider.close()
-    if not result.ok:
-        raise ProviderError(f"the confirmation email was refused: {result.error}", permanent=True)
 
 
 def _e(text: str) -> str:
-    import html
-
     return html.escape(text)

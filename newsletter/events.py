@@ -13,11 +13,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from newsletter import subscribers
+from newsletter.errors import InputError
 from newsletter.models import ProviderEvent
+from newsletter.suppression import SuppressionList
 from newsletter.webhooks import Event
 
 
-def record(session: Session, provider: str, events: Sequence[Event]) -> int:
+def record(
+    session: Session, suppressions: SuppressionList, provider: str, events: Sequence[Event]
+) -> int:
     """Store new events and apply them; returns how many were new."""
     new = 0
     for event in events:
@@ -35,7 +39,7 @@ def record(session: Session, provider: str, events: Sequence[Event]) -> int:
                         provider=provider,
                         event_id=event.event_id[:300],
                         kind=event.kind[:50],
-                        email=event.email.strip().lower()[:320],
+                        email=_canonical(event.email)[:320],
                         provider_message_id=event.provider_message_id,
                         payload=event.payload,
                     )
@@ -43,18 +47,29 @@ def record(session: Session, provider: str, events: Sequence[Event]) -> int:
         except IntegrityError:
             continue  # the same event arrived twice at once: the other request has it
         new += 1
-        _apply(session, provider, event)
+        _apply(session, suppressions, provider, event)
     return new
 
 
-def _apply(session: Session, provider: str, event: Event) -> None:
+def _apply(session: Session, suppressions: SuppressionList, provider: str, event: Event) -> None:
     if event.kind not in ("bounced", "complained", "unsubscribed") or not event.email:
         return
-    person = subscribers.by_address(session, event.email.strip().lower())
-    if person is None:
-        return
+    try:
+        address = subscribers.normalise_email(event.email)
+    except InputError:
+        return  # not an address we could have sent to
     via = f"webhook:{provider}"
-    if event.kind == "unsubscribed":
-        subscribers.unsubscribe(session, person, via=via)
-    else:
-        subscribers.mark_bounced(session, person, kind=event.kind, via=via, detail=event.event_id)
+    person = subscribers.by_address(session, address)
+    if person is None:
+        # Not (or no longer) a subscriber here: remember the opt-out all the same.
+        subscribers.suppress_address(session, suppressions, address, reason=event.kind, via=via)
+        return
+    subscribers.stop(session, suppressions, person, event.kind, via=via, detail=event.event_id)
+
+
+def _canonical(email: str) -> str:
+    """The address as subscribers are stored (so an erasure finds the event), if it is one."""
+    try:
+        return subscribers.normalise_email(email)
+    except InputError:
+        return email.strip().lower()

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from newsletter import db, subscribers, tips
+from newsletter import db, imports, tips
 from newsletter.config import settings_from_mapping
 from newsletter.errors import InputError
 from newsletter.resources import example_config
+from newsletter.suppression import SuppressionList
 
 SAMPLE_TIP = "identify-your-point-of-empathy.md"
 DEMO_POSTAL_ADDRESS = "100 Example Street, Springfield, IL 62701, USA (demo address: set your own)"
@@ -55,7 +56,7 @@ def init_project(directory: Path, *, demo: bool = False) -> InitResult:
             added = 0
             if demo:
                 csv_path = _write_sample(directory, "subscribers.csv", "subscribers.sample.csv")
-                added = subscribers.import_csv(session, csv_path).added
+                added = imports.import_file(session, SuppressionList([]), csv_path).added
     finally:
         engine.dispose()
     config_path.write_text(text, encoding="utf-8")

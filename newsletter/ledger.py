@@ -24,8 +24,10 @@ from sqlalchemy import Table, bindparam, func, insert, literal, or_, select, upd
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsletter import db, runners, subscribers
-from newsletter.models import Delivery, Runner, Subscriber
+from newsletter.models import Delivery, Edition, Runner, Subscriber
+from newsletter.names import PersonName
 from newsletter.providers.base import SendResult
+from newsletter.suppression import SuppressionList
 
 STATUSES = ("pending", "claimed", "sent", "failed", "in_doubt", "skipped")
 NO_LONGER_SUBSCRIBED = "no longer subscribed"
@@ -38,7 +40,7 @@ class Claimed:
     delivery_id: int
     subscriber_id: int
     email: str
-    name: str
+    name: PersonName
 
 
 @dataclass(frozen=True)
@@ -94,12 +96,18 @@ class EditionLedger:
     """The deliveries of one edition as one run (``run_id``) sees and changes them."""
 
     def __init__(
-        self, factory: sessionmaker[Session], edition_id: int, week: str, run_id: str
+        self,
+        factory: sessionmaker[Session],
+        edition_id: int,
+        week: str,
+        run_id: str,
+        suppressions: SuppressionList,
     ) -> None:
         self.factory = factory
         self.edition_id = edition_id
         self.week = week
         self.run_id = run_id
+        self.suppressions = suppressions
 
     # ---- claims --------------------------------------------------------------------------
 
@@ -222,7 +230,7 @@ class EditionLedger:
                 )
             for result in results:
                 if result.suppressed:
-                    _mark_bounced(session, result, via=via)
+                    _mark_bounced(session, self.suppressions, result, via=via)
 
     def release(self, batch: Batch, reason: str) -> None:
         """Back to pending, without the key: nothing of this batch went out."""
@@ -268,15 +276,23 @@ def _sendable(
     if not ids:
         return (), 0
     rows = session.execute(
-        select(Delivery.id, Subscriber.id, Subscriber.email, Subscriber.name, Subscriber.status)
+        select(
+            Delivery.id,
+            Subscriber.id,
+            Subscriber.email,
+            Subscriber.first_name,
+            Subscriber.last_name,
+            Subscriber.status,
+        )
         .outerjoin(Subscriber, Subscriber.id == Delivery.subscriber_id)
         .where(Delivery.id.in_(ids))
         .order_by(Delivery.id)
     ).all()
     keep, gone = [], []
-    for delivery_id, subscriber_id, email, name, status in rows:
+    for delivery_id, subscriber_id, email, first, last, status in rows:
         if status == "active" or not skip:
-            keep.append(Claimed(delivery_id, subscriber_id or 0, email or "", name or ""))
+            name = PersonName(first or "", last or "")
+            keep.append(Claimed(delivery_id, subscriber_id or 0, email or "", name))
         else:
             gone.append(delivery_id)
     if gone:
@@ -289,14 +305,16 @@ def _sendable(
     return tuple(keep), len(gone)
 
 
-def _mark_bounced(session: Session, result: SendResult, *, via: str) -> None:
+def _mark_bounced(
+    session: Session, suppressions: SuppressionList, result: SendResult, *, via: str
+) -> None:
     subscriber_id = session.scalar(
         select(Delivery.subscriber_id).where(Delivery.id == result.delivery_id)
     )
     person = session.get(Subscriber, subscriber_id) if subscriber_id else None
     if person is not None and person.status == "active":
         subscribers.mark_bounced(
-            session, person, kind="bounced", via=via, detail=result.error or ""
+            session, suppressions, person, kind="bounced", via=via, detail=result.error or ""
         )
 
 
@@ -353,3 +371,26 @@ def failures(session: Session, edition_id: int, limit: int = 20) -> list[tuple[s
         .limit(limit)
     ).all()
     return [(email or "(removed)", status, error or "") for email, status, error in rows]
+
+
+def add_welcome(session: Session, subscriber_id: int) -> str | None:
+    """The welcome: a pending delivery of the latest edition for a newly confirmed subscriber,
+    sent by the engine like any other; its week, or None when there is no edition yet, the
+    subscriber is not active, or they have that edition already."""
+    edition = session.scalars(select(Edition).order_by(Edition.week.desc()).limit(1)).first()
+    person = session.get(Subscriber, subscriber_id)
+    if edition is None or person is None or person.status != "active":
+        return None
+    had = session.scalar(
+        select(Delivery.id).where(
+            Delivery.edition_id == edition.id, Delivery.subscriber_id == subscriber_id
+        )
+    )
+    if had is None:
+        session.add(
+            Delivery(
+                edition_id=edition.id, subscriber_id=subscriber_id, status="pending", attempts=0
+            )
+        )
+        session.flush()
+    return edition.week

@@ -14,6 +14,7 @@ from email.policy import SMTP
 from email.utils import formataddr, formatdate
 
 from newsletter.config import Settings
+from newsletter.names import Greeting, PersonName
 from newsletter.providers.base import Message
 from newsletter.render import Personaliser, RenderedEdition, absolute
 from newsletter.tokens import UNSUBSCRIBE, Tokens
@@ -63,6 +64,7 @@ class MessageFactory:
         self._edition_id = edition_id
         self._subject = rendered.subject
         self._fill = Personaliser(rendered)
+        self._greeting = Greeting.compile(settings.newsletter.greeting)
         self._rendered = rendered
         self._tokens = tokens
         self._list_id = list_id(settings)
@@ -77,14 +79,15 @@ class MessageFactory:
         delivery_id: int,
         subscriber_id: int,
         email: str,
-        name: str,
+        name: PersonName,
         *,
         subject_prefix: str = "",
     ) -> Message:
         """The message for one recipient; ``MessageError`` if it cannot be built."""
         check_header_value("address", email)
-        check_header_value("name", name)
+        check_header_value("name", name.full())
         url = self.unsubscribe_url(subscriber_id)
+        greeting = self._greeting.text(name)
         headers = {
             "List-Unsubscribe": f"<{url}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
@@ -96,15 +99,15 @@ class MessageFactory:
         return Message(
             delivery_id=delivery_id,
             to=email,
-            to_name=name,
+            to_name=name.full(),
             subject=subject_prefix + self._subject,
-            html=self._fill.html(name=name, unsubscribe_url=url),
-            text=self._fill.text(name=name, unsubscribe_url=url),
+            html=self._fill.html(greeting=greeting, unsubscribe_url=url),
+            text=self._fill.text(greeting=greeting, unsubscribe_url=url),
             headers=headers,
             metadata={"edition": self._week, "delivery": str(delivery_id)},
             template_html=self._rendered.html,
             template_text=self._rendered.text,
-            fields={"name": name, "unsubscribe_url": url},
+            fields={"greeting": greeting, "unsubscribe_url": url},
         )
 
 

@@ -43,7 +43,12 @@ EVENT_KINDS = (
     "complained",
     "imported",
     "removed",
+    "suppressed",
+    "erased",
 )
+SUPPRESSION_REASONS = ("unsubscribed", "bounced", "complained", "erased", "imported")
+MAIL_KINDS = ("confirm", "welcome")
+MAIL_STATUSES = ("queued", "sending", "sent", "failed")
 TIP_STATUSES = ("queued", "sent", "skipped")
 EDITION_STATUSES = ("sending", "sent", "failed")
 DELIVERY_STATUSES = ("pending", "claimed", "sent", "failed", "in_doubt", "skipped")
@@ -84,14 +89,20 @@ class Subscriber(Base):
     __tablename__ = "subscribers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # Stored normalised (trimmed, lower-case), so uniqueness is case-insensitive.
+    # Stored normalised (trimmed, local part lower-cased, domain in IDNA ASCII form), so one
+    # mailbox is one row whatever the spelling.
     email: Mapped[str] = mapped_column(String(320), unique=True)
-    name: Mapped[str] = mapped_column(String(200), default="")
+    first_name: Mapped[str] = mapped_column(String(200), default="")
+    last_name: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[str] = mapped_column(String(20), index=True)
     source: Mapped[str] = mapped_column(String(50), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The consent record: when they opted in (here or at the list's previous home), when they
+    # confirmed, and any evidence that came with it (e.g. Mailchimp's opt-in IP).
+    subscribed_at: Mapped[datetime | None]
     confirmed_at: Mapped[datetime | None]
     unsubscribed_at: Mapped[datetime | None]
+    consent: Mapped[str] = mapped_column(Text, default="")
 
 
 class SubscriberEvent(Base):
@@ -226,3 +237,49 @@ class Alert(Base):
     edition_id: Mapped[int | None] = mapped_column(ForeignKey("editions.id", ondelete="SET NULL"))
     # channel -> "sent" | "failed: <why>" | "off"
     channels: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Suppression(Base):
+    """An address that must never be mailed again unless the person asks: kept as a keyed
+    hash (HMAC of the normalised address), never as the address itself."""
+
+    __tablename__ = "suppressions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    reason: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    via: Mapped[str] = mapped_column(String(50), default="")
+
+
+class OutgoingMail(Base):
+    """A transactional email (signup confirmation, welcome) queued by the web request and sent
+    by the web process's background sender, so no request waits on the provider."""
+
+    __tablename__ = "outgoing_mail"
+    __table_args__ = (Index("ix_outgoing_mail_status_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    attempts: Mapped[int] = mapped_column(default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class SignupAttempt(Base):
+    """One signup POST from one client (a keyed hash of its IP): the per-IP limit, shared by
+    every web process."""
+
+    __tablename__ = "signup_attempts"
+    __table_args__ = (Index("ix_signup_attempts_client_at", "client", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from newsletter import tips
 from newsletter.config import Settings
 from newsletter.errors import InputError
+from newsletter.names import Greeting, split_name
 from newsletter.render import Personaliser, absolute, render_edition
 from newsletter.weeks import next_send
 
@@ -33,10 +34,11 @@ def preview(
     send_date = next_send(settings.schedule, now).date()
     rendered = render_edition(settings, tip, send_date=send_date)
     fill = Personaliser(rendered)
+    greeting = Greeting.compile(settings.newsletter.greeting).text(split_name(name))
     # A preview link goes nowhere harmful: the web app answers it as an invalid link.
     unsubscribe_url = absolute(settings.newsletter.base_url, "u/preview")
     return Preview(
         subject=rendered.subject,
-        html=fill.html(name=name, unsubscribe_url=unsubscribe_url),
-        text=fill.text(name=name, unsubscribe_url=unsubscribe_url),
+        html=fill.html(greeting=greeting, unsubscribe_url=unsubscribe_url),
+        text=fill.text(greeting=greeting, unsubscribe_url=unsubscribe_url),
     )

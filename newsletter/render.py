@@ -1,7 +1,7 @@
 """A tip becomes an email: Markdown → HTML → Jinja2 → premailer, once per edition.
 
 Per recipient nothing is rendered again: the stored HTML and text carry placeholders that
-``Personaliser`` fills by plain string joins (name, unsubscribe URL).
+``Personaliser`` fills by plain string joins (the greeting line, the unsubscribe URL).
 """
 
 from __future__ import annotations
@@ -36,10 +36,10 @@ from newsletter.errors import ConfigError
 from newsletter.plaintext import markdown_to_text, wrap
 from newsletter.resources import templates_dir
 
+# Where the recipient's greeting line goes (only when ``[newsletter] greeting`` is set).
 NAME = "%%NAME%%"
 UNSUBSCRIBE_URL = "%%UNSUBSCRIBE_URL%%"
 PLACEHOLDERS = (NAME, UNSUBSCRIBE_URL)
-NAME_FALLBACK = "there"
 _PLACEHOLDER = re.compile("(" + "|".join(re.escape(p) for p in PLACEHOLDERS) + ")")
 
 
@@ -116,12 +116,18 @@ def render_edition(settings: Settings, tip: TipContent, *, send_date: date) -> R
         ],
         "view_url": archive_url(settings, tip.slug),
         "postal_address": settings.newsletter.postal_address,
-        "name_placeholder": Markup(NAME),  # noqa: S704 (a constant)
+        "greeting": bool(settings.newsletter.greeting.strip()),
+        "greeting_placeholder": Markup(NAME),  # noqa: S704 (a constant)
         "unsubscribe_placeholder": Markup(UNSUBSCRIBE_URL),  # noqa: S704 (a constant)
     }
     raw_html = _render(env, "email.html.j2", context)
     text = _render(env, "email.txt.j2", context)
-    return RenderedEdition(render_subject(settings, tip), inline_css(raw_html), _tidy_text(text))
+    html_part = inline_css(raw_html)
+    needed = PLACEHOLDERS if context["greeting"] else (UNSUBSCRIBE_URL,)
+    missing = [p for p in needed if p not in html_part]
+    if missing:
+        raise ConfigError(f"the email template lost the placeholder(s) {', '.join(missing)}")
+    return RenderedEdition(render_subject(settings, tip), html_part, _tidy_text(text))
 
 
 def template_environment(settings: Settings) -> Environment:
@@ -174,9 +180,6 @@ def inline_css(document: str) -> str:
         strip_important=False,
     )
     result: str = transformer.transform(pretty_print=False)
-    missing = [p for p in PLACEHOLDERS if p not in result]
-    if missing:
-        raise ConfigError(f"the email template lost the placeholder(s) {', '.join(missing)}")
     return result
 
 
@@ -199,17 +202,14 @@ class Personaliser:
         self._html = _PLACEHOLDER.split(rendered.html)
         self._text = _PLACEHOLDER.split(rendered.text)
 
-    def html(self, *, name: str, unsubscribe_url: str) -> str:
-        """The HTML part for one recipient."""
-        values = {
-            NAME: html.escape(name or NAME_FALLBACK),
-            UNSUBSCRIBE_URL: html.escape(unsubscribe_url),
-        }
+    def html(self, *, greeting: str, unsubscribe_url: str) -> str:
+        """The HTML part for one recipient (``greeting``: their greeting line, as text)."""
+        values = {NAME: html.escape(greeting), UNSUBSCRIBE_URL: html.escape(unsubscribe_url)}
         return _fill(self._html, values)
 
-    def text(self, *, name: str, unsubscribe_url: str) -> str:
+    def text(self, *, greeting: str, unsubscribe_url: str) -> str:
         """The plain-text part for one recipient."""
-        return _fill(self._text, {NAME: name or NAME_FALLBACK, UNSUBSCRIBE_URL: unsubscribe_url})
+        return _fill(self._text, {NAME: greeting, UNSUBSCRIBE_URL: unsubscribe_url})
 
 
 def _fill(pieces: Sequence[str], values: dict[str, str]) -> str:

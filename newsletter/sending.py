@@ -33,6 +33,7 @@ from newsletter.models import Edition, Tip, utcnow
 from newsletter.providers.base import Message, Provider, SendResult
 from newsletter.providers.registry import make_provider
 from newsletter.ratelimit import TokenBucket
+from newsletter.suppression import SuppressionList
 from newsletter.tokens import Tokens
 from newsletter.weeks import IsoWeek
 
@@ -127,7 +128,9 @@ def send_week(
     try:
         with db.transaction(factory) as session:
             run_id = runners.start(session, "send", edition_id=edition.id)
-        book = EditionLedger(factory, edition.id, edition.week, run_id)
+        book = EditionLedger(
+            factory, edition.id, edition.week, run_id, SuppressionList.from_settings(settings)
+        )
         lost = DatabaseError("this sender could not write its heartbeat: stopped its sends")
         with (
             runners.Heartbeat(factory, run_id, grace / 5, grace / 2, lambda: shared.fail(lost)),

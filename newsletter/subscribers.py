@@ -1,44 +1,54 @@
-"""Subscribers: add, import, remove, unsubscribe, resubscribe, confirm; address normalisation.
+"""Subscribers: add, remove, unsubscribe, resubscribe, confirm; addresses and names.
 
-Every change of status writes a ``subscriber_events`` row in the same transaction.
+Every change of status writes a ``subscriber_events`` row in the same transaction, and every
+change that stops mail (unsubscribe, bounce, complaint, erasure) goes through ``stop`` or
+``suppress_address``, which also put the address on the suppression list. Nothing else writes
+the list.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import datetime
 from functools import lru_cache
-from pathlib import Path
-from typing import TextIO
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from newsletter import db
 from newsletter.errors import InputError
 from newsletter.models import (
     SUBSCRIBER_STATUSES,
     Delivery,
+    Edition,
     ProviderEvent,
     Subscriber,
     SubscriberEvent,
-    UTCDateTime,
     utcnow,
 )
-from newsletter.textfiles import read_utf8
+from newsletter.names import PersonName
+from newsletter.suppression import SELF_LIFTABLE, SuppressionList
 
-IMPORT_CHUNK = 5_000
-_BULK_SUBSCRIBERS = (
-    "subscribers",
-    ("email", "name", "status", "source", "created_at", "confirmed_at"),
-)
 SENDABLE = "active"
 SUPPRESSED = ("unsubscribed", "bounced", "complained")
+NAME_LIMIT = 200
+# Unicode category Cc: C0 controls, DEL and C1 controls.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+NO_NAME = PersonName()
+
+
+class Suppressed(InputError):
+    """The address is on the suppression list: it is not made active."""
+
+    def __init__(self, address: str, reason: str) -> None:
+        super().__init__(
+            f"{address} is on the suppression list ({reason}); if they asked to come back, "
+            f'use `newsletter subscribers resubscribe {address} --reason "…"`'
+        )
+        self.address, self.reason = address, reason
+
 
 # The common case (plain ASCII dot-atom local part, LDH domain): checked here, with the
 # domain checked once per distinct domain by email-validator itself. Anything else goes
@@ -49,9 +59,37 @@ _FAST_ADDRESS = re.compile(
 )
 
 
+def check_text(value: str, what: str) -> str:
+    """``value`` trimmed; refused if it holds a control character (CR, LF, NUL, any C0/C1).
+
+    The one rule for every door (CLI, import, signup): such characters in a name or an
+    address can forge email headers or break the files they are written to.
+    """
+    text = value.strip()
+    found = _CONTROL.search(text)
+    if found:
+        raise InputError(
+            f"{what} {text[:60]!r} contains a control character "
+            f"(U+{ord(found[0]):04X}); remove it and try again"
+        )
+    return text
+
+
+def clean_name(name: PersonName) -> PersonName:
+    """A name checked by ``check_text`` and cut to the column's length."""
+    return PersonName(
+        check_text(name.first, "the first name")[:NAME_LIMIT],
+        check_text(name.last, "the last name")[:NAME_LIMIT],
+    )
+
+
 def normalise_email(raw: str) -> str:
-    """Validate an address (syntax only, no DNS) and return it trimmed and lower-cased."""
-    candidate = raw.strip().lower()
+    """Validate an address (syntax only, no DNS) and return its one canonical spelling.
+
+    Trimmed, the local part lower-cased, the domain in its IDNA ASCII form: ``Ann@exämple.com``
+    and ``ann@xn--exmple-cua.com`` are one mailbox, stored as the latter.
+    """
+    candidate = check_text(raw, "the address").lower()
     fast = _FAST_ADDRESS.match(candidate)
     if fast and len(fast["local"]) <= 64 and len(candidate) <= 254 and _domain_ok(fast["domain"]):
         return candidate
@@ -60,7 +98,7 @@ def normalise_email(raw: str) -> str:
     except EmailNotValidError as exc:
         shown = raw.strip() or "(empty)"
         raise InputError(f"{shown!r} is not a valid email address: {exc}") from None
-    return result.normalized.lower()
+    return f"{result.local_part.lower()}@{(result.ascii_domain or result.domain).lower()}"
 
 
 @lru_cache(maxsize=4096)
@@ -109,14 +147,19 @@ def get(session: Session, email: str) -> Subscriber:
 
 def add(
     session: Session,
+    suppressions: SuppressionList,
     email: str,
     *,
-    name: str = "",
+    name: PersonName = NO_NAME,
     via: str = "cli",
     status: str = "active",
 ) -> Subscriber:
-    """Add a new subscriber (``active`` from the CLI, ``pending`` from the signup form)."""
+    """Add a new subscriber (``active`` from the CLI, ``pending`` from the signup form).
+
+    An address on the suppression list is refused with ``Suppressed``.
+    """
     address = normalise_email(email)
+    name = clean_name(name)
     existing = by_address(session, address)
     if existing is not None:
         hint = (
@@ -125,13 +168,24 @@ def add(
             else ""
         )
         raise InputError(f"{address} is already on the list ({existing.status}){hint}")
+    entry = suppressions.entry(session, address)
+    if entry is not None:
+        raise Suppressed(address, entry.reason)
+    return _create(session, address, name, status=status, via=via)
+
+
+def _create(
+    session: Session, address: str, name: PersonName, *, status: str, via: str
+) -> Subscriber:
     now = utcnow()
     subscriber = Subscriber(
         email=address,
-        name=name.strip(),
+        first_name=name.first,
+        last_name=name.last,
         status=status,
         source=via,
         created_at=now,
+        subscribed_at=now,
         confirmed_at=now if status == "active" else None,
     )
     session.add(subscriber)
@@ -140,54 +194,155 @@ def add(
     return subscriber
 
 
+def stop(
+    session: Session,
+    suppressions: SuppressionList,
+    subscriber: Subscriber,
+    reason: str,
+    *,
+    via: str,
+    edition_id: int | None = None,
+    detail: str = "",
+) -> bool:
+    """Stop all mail to a subscriber: ``reason`` is ``unsubscribed``, ``bounced`` or
+    ``complained``. The one path for all three, from every door: status, log, suppression.
+
+    False if they already had that status (the suppression is ensured all the same).
+    """
+    suppressions.add(session, subscriber.email, reason, via)
+    if subscriber.status == reason:
+        return False
+    subscriber.status = reason
+    if reason == "unsubscribed" or subscriber.unsubscribed_at is None:
+        subscriber.unsubscribed_at = utcnow()
+    record_event(session, subscriber.id, reason, via, edition_id=edition_id, detail=detail)
+    session.flush()
+    return True
+
+
 def unsubscribe(
-    session: Session, subscriber: Subscriber, *, via: str, edition_id: int | None = None
+    session: Session,
+    suppressions: SuppressionList,
+    subscriber: Subscriber,
+    *,
+    via: str,
+    edition_id: int | None = None,
 ) -> bool:
     """Stop all mail to this subscriber; False if they were already unsubscribed."""
-    if subscriber.status == "unsubscribed":
-        return False
-    subscriber.status, subscriber.unsubscribed_at = "unsubscribed", utcnow()
-    record_event(session, subscriber.id, "unsubscribed", via, edition_id=edition_id)
-    session.flush()
-    return True
+    return stop(session, suppressions, subscriber, "unsubscribed", via=via, edition_id=edition_id)
 
 
-def resubscribe(session: Session, subscriber: Subscriber, *, via: str) -> bool:
-    """Make a subscriber active again; False if they already were."""
+def mark_bounced(
+    session: Session,
+    suppressions: SuppressionList,
+    subscriber: Subscriber,
+    *,
+    kind: str,
+    via: str,
+    detail: str = "",
+) -> bool:
+    """A hard bounce or spam complaint: ``kind`` is ``bounced`` or ``complained``."""
+    return stop(session, suppressions, subscriber, kind, via=via, detail=detail)
+
+
+def suppress_address(
+    session: Session,
+    suppressions: SuppressionList,
+    email: str,
+    *,
+    reason: str = "unsubscribed",
+    via: str = "cli",
+) -> tuple[str, bool]:
+    """An opt-out for an address that may never have been a subscriber here.
+
+    A subscriber is stopped as by ``stop``; any other address goes on the suppression list
+    only (no log row: it would hold the address). Returns (address, changed).
+    """
+    address = normalise_email(email)
+    subscriber = by_address(session, address)
+    if subscriber is not None:
+        kind = reason if reason in SUPPRESSED else "unsubscribed"
+        return address, stop(session, suppressions, subscriber, kind, via=via)
+    return address, suppressions.add(session, address, reason, via)
+
+
+def resubscribe(
+    session: Session,
+    suppressions: SuppressionList,
+    email_or_subscriber: str | Subscriber,
+    *,
+    via: str,
+    reason: str = "",
+) -> tuple[Subscriber, bool]:
+    """Make an address active again and lift its suppression; (subscriber, changed).
+
+    From the CLI (the operator, with a ``reason`` for the log) anything is lifted, and an
+    address that was only on the suppression list becomes a subscriber. From the web (the
+    person's own signed link) only an unsubscribe is undone, never a bounce or complaint.
+    """
+    if isinstance(email_or_subscriber, Subscriber):
+        subscriber: Subscriber | None = email_or_subscriber
+        address = email_or_subscriber.email
+    else:
+        address = normalise_email(email_or_subscriber)
+        subscriber = by_address(session, address)
+    entry = suppressions.entry(session, address)
+    if via != "cli":
+        held = entry.reason if entry is not None else None
+        if subscriber is not None and subscriber.status in ("bounced", "complained"):
+            held = subscriber.status
+        if held is not None and held not in SELF_LIFTABLE:
+            raise Suppressed(address, held)
+    if entry is not None:
+        suppressions.lift(session, address)
+    if subscriber is None:
+        if entry is None:
+            raise InputError(f"no subscriber with address {address!r}, and it is not suppressed")
+        subscriber = _create(session, address, PersonName(), status="active", via=via)
+        record_event(session, subscriber.id, "resubscribed", via, detail=reason)
+        return subscriber, True
     if subscriber.status == "active":
-        return False
+        return subscriber, entry is not None
     subscriber.status, subscriber.unsubscribed_at = "active", None
     subscriber.confirmed_at = subscriber.confirmed_at or utcnow()
-    record_event(session, subscriber.id, "resubscribed", via)
+    record_event(session, subscriber.id, "resubscribed", via, detail=reason)
     session.flush()
-    return True
+    return subscriber, True
 
 
-def confirm(session: Session, subscriber: Subscriber, *, via: str) -> bool:
-    """Double opt-in: a pending subscriber becomes active; False if nothing changed."""
-    if subscriber.status != "pending":
+def confirm(
+    session: Session, suppressions: SuppressionList, subscriber: Subscriber, *, via: str
+) -> bool:
+    """Double opt-in: the person confirmed by their link. A pending subscriber becomes active;
+    one who had left comes back (their own unsubscribe is lifted, never a complaint)."""
+    if subscriber.status == "active":
         return False
+    if subscriber.status != "pending":
+        resubscribe(session, suppressions, subscriber, via=via, reason="confirmed by the person")
+        return True
+    entry = suppressions.entry(session, subscriber.email)
+    if entry is not None:
+        if entry.reason not in SELF_LIFTABLE:
+            raise Suppressed(subscriber.email, entry.reason)
+        suppressions.lift(session, subscriber.email)
     subscriber.status, subscriber.confirmed_at = "active", utcnow()
     record_event(session, subscriber.id, "confirmed", via)
     session.flush()
     return True
 
 
-def mark_bounced(
-    session: Session, subscriber: Subscriber, *, kind: str, via: str, detail: str = ""
-) -> bool:
-    """A hard bounce or spam complaint: ``kind`` is ``bounced`` or ``complained``."""
-    if subscriber.status == kind:
-        return False
-    subscriber.status = kind
-    record_event(session, subscriber.id, kind, via, detail=detail)
-    session.flush()
-    return True
-
-
-def remove(session: Session, subscriber: Subscriber, *, erase: bool, via: str = "cli") -> None:
-    """Delete a subscriber. The log keeps a ``removed`` row, unless ``erase`` wipes every trace."""
+def remove(
+    session: Session,
+    suppressions: SuppressionList,
+    subscriber: Subscriber,
+    *,
+    erase: bool,
+    via: str = "cli",
+) -> None:
+    """Delete a subscriber. The log keeps a ``removed`` row, unless ``erase`` wipes every trace
+    (the address stays on the suppression list, as a hash, so no import brings it back)."""
     if erase:
+        suppressions.add(session, subscriber.email, "erased", via)
         session.execute(
             delete(SubscriberEvent).where(SubscriberEvent.subscriber_id == subscriber.id)
         )
@@ -197,6 +352,62 @@ def remove(session: Session, subscriber: Subscriber, *, erase: bool, via: str = 
         record_event(session, None, "removed", via, detail=subscriber.email)
     session.delete(subscriber)
     session.flush()
+
+
+def history(session: Session, suppressions: SuppressionList, email: str) -> dict[str, Any]:
+    """Everything known about one address: status, names, consent, events, deliveries."""
+    address = normalise_email(email)
+    subscriber = by_address(session, address)
+    entry = suppressions.entry(session, address)
+    if subscriber is None and entry is None:
+        raise InputError(f"no subscriber with address {email.strip()!r}")
+    suppressed = {"reason": entry.reason, "at": _iso(entry.at), "via": entry.via} if entry else None
+    if subscriber is None:
+        return {"email": address, "subscriber": None, "suppressed": suppressed}
+    events = session.scalars(
+        select(SubscriberEvent)
+        .where(SubscriberEvent.subscriber_id == subscriber.id)
+        .order_by(SubscriberEvent.id)
+    )
+    deliveries = session.execute(
+        select(Edition.week, Delivery.status, Delivery.sent_at, Delivery.error)
+        .join(Edition, Edition.id == Delivery.edition_id)
+        .where(Delivery.subscriber_id == subscriber.id)
+        .order_by(Delivery.id)
+    )
+    return {
+        "email": address,
+        "subscriber": subscriber_record(subscriber),
+        "suppressed": suppressed,
+        "events": [
+            {"at": _iso(e.at), "kind": e.kind, "via": e.via, "detail": e.detail} for e in events
+        ],
+        "deliveries": [
+            {"edition": week, "status": status, "sent_at": _iso(sent_at), "error": error or ""}
+            for week, status, sent_at, error in deliveries
+        ],
+    }
+
+
+def subscriber_record(s: Subscriber) -> dict[str, Any]:
+    """A subscriber as plain data: every field, times in ISO 8601 (UTC)."""
+    return {
+        "id": s.id,
+        "email": s.email,
+        "first_name": s.first_name,
+        "last_name": s.last_name,
+        "status": s.status,
+        "source": s.source,
+        "created_at": _iso(s.created_at),
+        "subscribed_at": _iso(s.subscribed_at),
+        "confirmed_at": _iso(s.confirmed_at),
+        "unsubscribed_at": _iso(s.unsubscribed_at),
+        "consent": s.consent,
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
 
 
 def counts_by_status(session: Session) -> dict[str, int]:
@@ -220,185 +431,28 @@ def iter_subscribers(session: Session, status: str | None = None) -> Iterator[Su
     yield from session.scalars(query)
 
 
-def export_csv(session: Session, out: TextIO) -> int:
-    """Write every subscriber as CSV (``email,name,status,created_at,...``); returns the count."""
-    writer = csv.writer(out)
-    writer.writerow(
-        ["email", "name", "status", "source", "created_at", "confirmed_at", "unsubscribed_at"]
-    )
-    count = 0
-    for s in iter_subscribers(session):
-        writer.writerow(
-            [
-                s.email,
-                s.name,
-                s.status,
-                s.source,
-                _iso(s.created_at),
-                _iso(s.confirmed_at),
-                _iso(s.unsubscribed_at),
-            ]
-        )
-        count += 1
-    return count
+def request_signup(
+    session: Session, suppressions: SuppressionList, email: str, name: PersonName
+) -> Subscriber | str | None:
+    """Public signup: who needs a confirmation email (a ``pending`` subscriber, created for a
+    new address), None for an active one, or ``"suppressed"`` for an address that bounced or
+    complained (never emailed again from a form anyone can fill in).
 
-
-def _iso(value: datetime | None) -> str:
-    return value.isoformat(timespec="seconds") if value else ""
-
-
-# ---- CSV import ----------------------------------------------------------------------------
-
-
-@dataclass
-class ImportReport:
-    """What an import did, row by row where a row was not imported."""
-
-    added: int = 0
-    already_subscribed: int = 0
-    rows: int = 0
-    errors: list[tuple[int, str]] = field(default_factory=list)
-    skipped: list[tuple[int, str]] = field(default_factory=list)
-    ignored_columns: list[str] = field(default_factory=list)
-
-
-@dataclass
-class _Row:
-    line: int
-    email: str
-    name: str
-
-
-def read_csv(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
-    """The header and the (line, fields) rows of a UTF-8 CSV file (with or without BOM)."""
-    text = read_utf8(path)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise InputError(f"{path}: the file is empty; it needs a header row 'email,name'") from None
-
-    def rows() -> Iterator[tuple[int, list[str]]]:
-        for fields in reader:
-            if any(f.strip() for f in fields):
-                yield reader.line_num, fields
-
-    return header, rows()
-
-
-def import_csv(
-    session: Session,
-    path: Path,
-    *,
-    progress: Callable[[int], None] | None = None,
-) -> ImportReport:
-    """Import ``email,name`` rows as active subscribers, in bulk.
-
-    Bad rows are reported by line and skipped; addresses already on the list are left as
-    they are (an unsubscribed one is never resubscribed by an import).
-    """
-    header, rows = read_csv(path)
-    columns = [h.strip().lower() for h in header]
-    if "email" not in columns:
-        raise InputError(
-            f"{path}: line 1: no 'email' column in the header (found: {', '.join(header)})"
-        )
-    email_col = columns.index("email")
-    name_col = columns.index("name") if "name" in columns else None
-    report = ImportReport(
-        ignored_columns=[h for h in header if h.strip().lower() not in ("email", "name")]
-    )
-    seen: dict[str, int] = {}
-    chunk: list[_Row] = []
-    for line, fields in rows:
-        report.rows += 1
-        row = _parse_row(line, fields, email_col, name_col, seen, report)
-        if row is not None:
-            chunk.append(row)
-        if len(chunk) >= IMPORT_CHUNK:
-            _import_chunk(session, chunk, report)
-            chunk = []
-        if progress is not None and report.rows % 1000 == 0:
-            progress(1000)
-    if chunk:
-        _import_chunk(session, chunk, report)
-    if progress is not None:
-        progress(report.rows % 1000)
-    return report
-
-
-def _parse_row(
-    line: int,
-    fields: list[str],
-    email_col: int,
-    name_col: int | None,
-    seen: dict[str, int],
-    report: ImportReport,
-) -> _Row | None:
-    raw = fields[email_col] if email_col < len(fields) else ""
-    try:
-        address = normalise_email(raw)
-    except InputError as exc:
-        report.errors.append((line, str(exc)))
-        return None
-    if address in seen:
-        report.skipped.append((line, f"{address} appears again (first on line {seen[address]})"))
-        return None
-    seen[address] = line
-    name = fields[name_col].strip() if name_col is not None and name_col < len(fields) else ""
-    return _Row(line, address, name[:200])
-
-
-def _import_chunk(session: Session, chunk: list[_Row], report: ImportReport) -> None:
-    # Driver-level SQL on purpose: with SQLAlchemy's per-row and per-IN-value handling an
-    # import ran at a third of this speed (bench/import.py). Table and column names are ours.
-    conn = session.connection()
-    existing: dict[str, str] = {}
-    for part in _batches([r.email for r in chunk]):
-        sql = f"SELECT email, status FROM subscribers WHERE email IN ({db.marks(conn, len(part))})"  # noqa: S608
-        existing.update((email, status) for email, status in conn.exec_driver_sql(sql, tuple(part)))
-    new = []
-    for row in chunk:
-        status = existing.get(row.email)
-        if status is None:
-            new.append(row)
-        elif status in SUPPRESSED:
-            report.skipped.append(
-                (row.line, f"{row.email} is {status}: not resubscribed by an import")
-            )
-        else:
-            report.already_subscribed += 1
-    if not new:
-        return
-    now = db.driver_value(conn, UTCDateTime(), utcnow())  # converted once, not once per row
-    rows = [(r.email, r.name, SENDABLE, "import", now, now) for r in new]
-    db.executemany(conn, _BULK_SUBSCRIBERS, rows)
-    for part in _batches([r.email for r in new]):
-        sql = (
-            "INSERT INTO subscriber_events (subscriber_id, kind, via, at, detail) "  # noqa: S608
-            f"SELECT id, 'imported', 'import', {db.marks(conn, 1)}, '' FROM subscribers "
-            f"WHERE email IN ({db.marks(conn, len(part))})"
-        )
-        conn.exec_driver_sql(sql, (now, *part))
-    report.added += len(new)
-
-
-def _batches(values: list[str], size: int = 900) -> Iterator[list[str]]:
-    """Slices small enough for SQLite's limit on bound parameters."""
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
-def request_signup(session: Session, email: str, name: str = "") -> Subscriber | None:
-    """Public signup: a new address becomes ``pending``; returns who needs a confirm email.
-
-    An active subscriber needs none (None). A pending one gets the email again; one who left
-    (unsubscribed, bounced, complained) must confirm before anything is sent to them again.
+    One who had left (unsubscribed, erased) may come back: they stay as they are until they
+    confirm, which lifts their own opt-out.
     """
     address = normalise_email(email)
-    existing = by_address(session, address)
+    name = clean_name(name)
+    entry = suppressions.entry(session, address)
+    if entry is not None and entry.reason not in SELF_LIFTABLE:
+        return "suppressed"
+    existing = session.scalars(
+        select(Subscriber).where(Subscriber.email == address).with_for_update()
+    ).first()
     if existing is None:
-        return add(session, address, name=name, via="web", status="pending")
+        return _create(session, address, name, status="pending", via="web")
     if existing.status == "active":
         return None
+    if existing.status in ("bounced", "complained"):
+        return "suppressed"
     return existing

@@ -10,6 +10,7 @@ from newsletter import editions
 from newsletter.config import Settings
 from newsletter.errors import ProviderError
 from newsletter.messages import MessageFactory
+from newsletter.names import PersonName
 from newsletter.providers.registry import make_provider
 from newsletter.render import render_edition
 from newsletter.subscribers import normalise_email
@@ -40,7 +41,7 @@ def send_test(
     factory = MessageFactory(
         settings, f"test-{week}", edition_id, content, Tokens(settings.require_secret_key())
     )
-    message = factory.build(0, 0, to, "", subject_prefix="[TEST] ")
+    message = factory.build(0, 0, to, PersonName(), subject_prefix="[TEST] ")
     provider = make_provider(settings)
     try:
         (result,) = provider.send_batch([message], batch_key=f"test-{week}-{to}")

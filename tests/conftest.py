@@ -95,6 +95,7 @@ def write_config(directory: Path, db_url: str, extra: str = "") -> Path:
             [newsletter]
             postal_address = "100 Test Street, Springfield, IL 62701, USA"
             base_url = "https://tips.example.com"
+            greeting = "Hi {{{{ first_name or 'there' }}}}{{{{ ' ' ~ last_name if last_name }}}},"
 
             [database]
             url = "{db_url}"

@@ -66,3 +66,51 @@ def test_mask_url_hides_passwords() -> None:
     assert db.mask_url("postgresql+psycopg://app:s3cret@db.example.com/news") == (
         "postgresql+psycopg://app:***@db.example.com/news"
     )
+
+
+def test_upgrading_from_the_first_release_keeps_every_row(tmp_path: Path, db_url: str) -> None:
+    # Batch migrations copy tables on SQLite: with foreign keys on, dropping the old copy of
+    # `editions` would cascade to every delivery. Data written at 0002 must all survive.
+    from alembic import command
+
+    engine = db.make_engine(db_url)
+    command.upgrade(db.alembic_config(engine), "0002")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO subscribers (id, email, name, status, source, created_at) "
+                "VALUES (1, 'ann@example.com', 'Ann Lee', 'active', 'cli', '2026-01-01 00:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO tips (id, slug, title, body_md, takeaway, categories, status, "
+                "source_path, created_at) VALUES (1, 't', 'T', 'Body.', '', '[]', 'sent', '', "
+                "'2026-01-01 00:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO editions (id, week, tip_id, subject, html, text, status, recipients, "
+                "sent_count, failed_count, in_doubt_count, skipped_count, created_at) VALUES "
+                "(1, '2026-W02', 1, 'T', '<p>T</p>', 'T', 'sent', 1, 1, 0, 0, 0, "
+                "'2026-01-06 14:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO deliveries (id, edition_id, subscriber_id, status, attempts) "
+                "VALUES (1, 1, 1, 'sent', 1)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO subscriber_events (subscriber_id, kind, at, via, edition_id, detail) "
+                "VALUES (1, 'subscribed', '2026-01-01 00:00:00', 'cli', 1, '')"
+            )
+        )
+    db.upgrade(engine)
+    with engine.connect() as conn:
+        for table in ("subscribers", "tips", "editions", "deliveries", "subscriber_events"):
+            assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 1, table  # noqa: S608
+    engine.dispose()

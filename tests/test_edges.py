@@ -508,7 +508,7 @@ def test_a_name_with_a_line_break_fails_that_delivery_alone(project: Project) ->
         conn.execute(
             update(Subscriber)
             .where(Subscriber.email == "reader3@example.com")
-            .values(name="Evil\r\nBcc: everyone@example.net")
+            .values(first_name="Evil\r\nBcc: everyone@example.net")
         )
     project.provider(batch_size=10)
     result = project.run("send", "--week", WEEK)

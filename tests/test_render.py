@@ -13,6 +13,7 @@ from lxml import html as lxml_html
 
 from newsletter.config import Settings, settings_from_mapping
 from newsletter.errors import ConfigError
+from newsletter.names import Greeting, PersonName, split_name
 from newsletter.render import Personaliser, RenderedEdition, render_edition
 from newsletter.tips import TipDraft
 from newsletter.tokens import UNSUBSCRIBE, Tokens
@@ -38,11 +39,15 @@ BODY = textwrap.dedent(
 )
 
 
+GREETING = "Hi {{ first_name or 'there' }},"
+
+
 def settings(**newsletter: object) -> Settings:
     data = {
         "newsletter": {
             "postal_address": "100 Test Street, Springfield",
             "base_url": "https://tips.example.com",
+            "greeting": GREETING,
             **newsletter,
         }
     }
@@ -67,7 +72,10 @@ def personal(
     r: RenderedEdition, name: str = "Ann", url: str = "https://tips.example.com/u/TOKEN"
 ) -> tuple[str, str]:
     p = Personaliser(r)
-    return p.html(name=name, unsubscribe_url=url), p.text(name=name, unsubscribe_url=url)
+    greeting = Greeting.compile(GREETING).text(PersonName(name))
+    return p.html(greeting=greeting, unsubscribe_url=url), p.text(
+        greeting=greeting, unsubscribe_url=url
+    )
 
 
 def test_every_markdown_feature_reaches_the_html() -> None:
@@ -189,8 +197,71 @@ def test_an_operator_template_error_names_the_file_and_line(tmp_path: Path) -> N
 
 def test_an_operator_template_overrides_the_packaged_one(tmp_path: Path) -> None:
     (tmp_path / "email.txt.j2").write_text(
-        "CUSTOM {{ tip.title }}\n{{ unsubscribe_placeholder }} {{ name_placeholder }}\n"
+        "CUSTOM {{ tip.title }}\n{{ unsubscribe_placeholder }} {{ greeting_placeholder }}\n"
     )
     s = replace(settings(), newsletter=replace(settings().newsletter, templates_dir=str(tmp_path)))
     _, text = personal(rendered(s))
-    assert text == "CUSTOM Identify Your Point of Empathy\nhttps://tips.example.com/u/TOKEN Ann\n"
+    assert (
+        text == "CUSTOM Identify Your Point of Empathy\nhttps://tips.example.com/u/TOKEN Hi Ann,\n"
+    )
+
+
+# ---- the greeting ------------------------------------------------------------------------------
+
+
+def test_an_empty_greeting_setting_means_no_greeting_line() -> None:
+    r = rendered(settings(greeting=""))
+    html, text = personal(r)
+    assert "Hi " not in text and 'class="greeting"' not in html
+    assert "Identify Your Point of Empathy\nTuesday, January 27, 2026\n\nI was" in text
+
+
+@pytest.mark.parametrize(
+    ("template", "name", "expected"),
+    [
+        ("Hi {{ first_name }},", PersonName("Phyllis", "Grant"), "Hi Phyllis,"),
+        ("Hi {{ first_name or 'there' }},", PersonName(), "Hi there,"),
+        ("Dear {{ first_name }} {{ last_name }}", PersonName("Ann", ""), "Dear Ann"),
+        (
+            "{% if first_name %}Hello {{ first_name }}!{% else %}Hello!{% endif %}",
+            PersonName("", "Lee"),
+            "Hello!",
+        ),
+        ("Hi {{ first_name or 'there' }},", split_name("Jennie, Feature"), "Hi Jennie,"),
+    ],
+)
+def test_the_greeting_is_the_operators_template_filled_per_recipient(
+    template: str, name: PersonName, expected: str
+) -> None:
+    assert Greeting.compile(template).text(name) == expected
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("Hi {{ first_name | upper }},", "use first_name and last_name as they are"),
+        ("Hi {{ first_name ,", "unexpected 'end of template'"),
+        ("Hi {{ nickname }},", "nickname"),
+    ],
+)
+def test_a_greeting_that_cannot_be_filled_cheaply_is_refused_at_load(
+    template: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=r"\[newsletter\] greeting: .*" + message):
+        settings(greeting=template)
+
+
+@pytest.mark.parametrize(
+    ("full", "first", "last"),
+    [
+        ("Phyllis Grant", "Phyllis", "Grant"),
+        ("Jennie, Feature", "Jennie", "Feature"),
+        ("Ann Lee, PhD", "Ann", "Lee PhD"),
+        ("  Mary   Ann van der Berg ", "Mary", "Ann van der Berg"),
+        ("Cher", "Cher", ""),
+        ("ann@example.com", "", ""),
+        ("", "", ""),
+    ],
+)
+def test_a_full_name_splits_into_first_and_last(full: str, first: str, last: str) -> None:
+    assert split_name(full) == PersonName(first, last)

@@ -29,7 +29,8 @@ def events(project: Project) -> list[tuple[object, object, object]]:
         ("Ann@Example.COM", "ann@example.com"),
         ("  bob@example.org\t", "bob@example.org"),
         ("o'neil+tips@sub.example.co.uk", "o'neil+tips@sub.example.co.uk"),
-        ("Zoë@exämple.com", "zoë@exämple.com"),
+        ("Zoë@exämple.com", "zoë@xn--exmple-cua.com"),
+        ("ZOË@XN--EXMPLE-CUA.COM", "zoë@xn--exmple-cua.com"),
     ],
 )
 def test_addresses_are_normalised(raw: str, expected: str) -> None:
@@ -64,7 +65,12 @@ def test_add_and_case_insensitive_duplicates(project: Project) -> None:
     assert again.stderr.strip() == "error: ann@example.com is already on the list (active)"
     assert project.snapshot() == before
     (row,) = listing(project)
-    assert (row["email"], row["name"], row["status"]) == ("ann@example.com", "Ann", "active")
+    assert (row["email"], row["first_name"], row["last_name"], row["status"]) == (
+        "ann@example.com",
+        "Ann",
+        "",
+        "active",
+    )
     assert events(project) == [(row["id"], "subscribed", "cli")]
 
 
@@ -84,7 +90,10 @@ def test_unsubscribe_and_resubscribe_write_events(project: Project) -> None:
     assert listing(project, "--status", "unsubscribed")[0]["unsubscribed_at"] is not None
     again = project.run("subscribers", "unsubscribe", "ann@example.com")
     assert again.stdout.strip() == "ann@example.com was already unsubscribed"
-    assert project.run("subscribers", "resubscribe", "ann@example.com").exit_code == 0
+    no_reason = project.run("subscribers", "resubscribe", "ann@example.com")
+    assert no_reason.exit_code == 2 and "--reason" in no_reason.stderr
+    back = project.run("subscribers", "resubscribe", "ann@example.com", "--reason", "asked me")
+    assert back.exit_code == 0, back.output
     assert listing(project, "--status", "active")[0]["email"] == "ann@example.com"
     assert [kind for _, kind, _ in events(project)] == [
         "subscribed",
@@ -94,7 +103,7 @@ def test_unsubscribe_and_resubscribe_write_events(project: Project) -> None:
 
 
 def test_unknown_address(project: Project) -> None:
-    result = project.run("subscribers", "unsubscribe", "nobody@example.com")
+    result = project.run("subscribers", "remove", "nobody@example.com")
     assert result.exit_code == 1
     assert result.stderr.strip() == "error: no subscriber with address 'nobody@example.com'"
 
@@ -129,7 +138,7 @@ def test_export_writes_every_subscriber(project: Project) -> None:
     project.run("subscribers", "unsubscribe", "bob@example.com")
     to_stdout = project.run("subscribers", "export")
     rows = list(csv.DictReader(io.StringIO(to_stdout.stdout)))
-    assert [(r["email"], r["name"], r["status"]) for r in rows] == [
+    assert [(r["email"], r["first_name"], r["status"]) for r in rows] == [
         ("ann@example.com", "Ann", "active"),
         ("bob@example.com", "", "unsubscribed"),
     ]
@@ -154,13 +163,16 @@ def test_import_reports_bad_rows_by_line_and_imports_the_rest(project: Project) 
     )
     result = project.run("subscribers", "import", "list.csv")
     assert result.exit_code == 1
-    assert "note: ignored columns: Company" in result.stdout
+    assert "ignored columns: Company" in result.stdout
     assert "line 3: 'not-an-address' is not a valid email address" in result.stderr
     assert "line 6: skipped: bob@example.com appears again (first on line 5)" in result.stderr
     assert "line 7: '(empty)' is not a valid email address" in result.stderr
-    assert "imported 2 of 5 rows; 0 already subscribed, 1 skipped, 2 refused" in result.stdout
+    assert (
+        "imported 2 of 5 rows (2 active); 0 already subscribed, 0 opted out by the file, "
+        "0 suppressed, 1 repeated, 2 refused" in result.stdout
+    )
     rows = listing(project)
-    assert [(r["email"], r["name"], r["status"], r["source"]) for r in rows] == [
+    assert [(r["email"], r["first_name"], r["status"], r["source"]) for r in rows] == [
         ("ann@example.com", "Ann", "active", "import"),
         ("bob@example.com", "Bob", "active", "import"),
     ]
@@ -194,11 +206,15 @@ def test_import_never_resubscribes_an_unsubscribed_address(project: Project) -> 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"name,phone\nAnn,1\n", "line 1: no 'email' column in the header (found: name, phone)"),
-        (b"", "the file is empty; it needs a header row 'email,name'"),
+        (
+            b"name,phone\nAnn,1\n",
+            "line 1: no email column in the header (found: name, phone); "
+            'name it with --map, e.g. --map "Adresse=email"',
+        ),
+        (b"", "the file is empty; it needs a header row (e.g. 'email,first_name')"),
         (
             b"email\nann@example.com\nzo\xe9@example.com\n",
-            "not UTF-8 (byte 0xe9 on line 3); save it as UTF-8",
+            "not UTF-8 (byte 0xe9 on line 3); save it as UTF-8 (in Excel: Save As, 'CSV UTF-8')",
         ),
     ],
 )

@@ -156,7 +156,16 @@ def test_old_links_work_after_a_key_rotation(project: Project) -> None:
 # ---- signup and confirm --------------------------------------------------------------------------
 
 
+def drained(project: Project) -> None:
+    """Wait (5 s at most) until the web process's background sender has sent all queued mail."""
+    deadline = time.monotonic() + 5
+    while any(r["status"] in ("queued", "sending") for r in project.rows("outgoing_mail")):
+        assert time.monotonic() < deadline, "the queued mail was not sent"
+        time.sleep(0.02)
+
+
 def confirmations(project: Project) -> list[email.message.EmailMessage]:
+    drained(project)
     folder = project.dir / "outbox" / "confirmations"
     return [
         email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
@@ -203,6 +212,7 @@ def test_honeypot_and_rate_limit_stop_bots(project: Project, web: TestClient) ->
     ]
     assert answers[:5] == [200] * 5
     assert answers[5:] == [429, 429]
+    assert len(confirmations(project)) == 5
 
 
 def test_a_bad_address_in_the_form_is_shown_again_with_a_message(
@@ -607,3 +617,42 @@ def test_webhooks_refuse_everything_without_a_secret(project: Project) -> None:
     with TestClient(create_app(project.settings, project.engine)) as client:
         assert hook(client, "postmark", b"{}").status_code == 401
         assert hook(client, "nosuch", b"{}").status_code == 404
+
+
+def test_a_queued_confirmation_survives_a_restart(project: Project) -> None:
+    app = create_app(project.settings, project.engine)
+    down = TestClient(app, base_url="https://tips.example.com")  # no lifespan: no sender runs
+    assert down.post("/signup", data={"email": "durable@example.com"}).status_code == 200
+    assert [r["status"] for r in project.rows("outgoing_mail")] == ["queued"]
+    assert not (project.dir / "outbox" / "confirmations").exists()
+    with TestClient(create_app(project.settings, project.engine)):
+        assert [str(m["To"]) for m in confirmations(project)] == ["durable@example.com"]
+    assert [r["status"] for r in project.rows("outgoing_mail")] == ["sent"]
+
+
+def test_a_control_character_in_the_form_is_a_clear_error_not_a_500(
+    project: Project, web: TestClient
+) -> None:
+    answer = web.post("/signup", data={"email": "ann@example.com", "name": "Ann\r\nBcc: x"})
+    assert answer.status_code == 400
+    assert "The first name" in answer.text and "contains a control character" in answer.text
+    assert people(project) == {}
+
+
+def test_the_welcome_is_the_latest_edition_recorded_in_the_ledger(project: Project) -> None:
+    project.config.write_text(project.config.read_text() + '\n[signup]\nwelcome = "latest"\n')
+    publish(project, 2)
+    app = create_app(project.settings, project.engine)
+    with TestClient(app, base_url="https://tips.example.com") as client:
+        client.post("/signup", data={"email": "new@example.com", "name": "Nia Lee"})
+        (mail,) = confirmations(project)
+        link = next(w for w in mail.get_body(("plain",)).get_content().split() if "/confirm/" in w)
+        assert "You are subscribed" in client.post("/" + link.split("/", 3)[3]).text
+        drained(project)
+    (delivery,) = project.rows("deliveries")
+    latest = max(project.rows("editions"), key=lambda e: e["week"])
+    assert (delivery["edition_id"], delivery["status"]) == (latest["id"], "sent")
+    (welcome,) = (project.dir / "outbox" / latest["week"]).glob("*.eml")
+    message = email.message_from_bytes(welcome.read_bytes(), policy=email.policy.default)
+    assert str(message["To"]) == "Nia Lee <new@example.com>"
+    assert "Hi Nia Lee," in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from newsletter import db
 from newsletter.config import Settings, load_settings
 from newsletter.errors import NewsletterError
+from newsletter.suppression import SuppressionList
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 out_console = Console(highlight=False, soft_wrap=True)
@@ -76,11 +77,24 @@ class State:
             self._engine.dispose()
             self._engine = None
 
+    @property
+    def suppressions(self) -> SuppressionList:
+        """The suppression list, keyed from the environment's signing keys."""
+        return SuppressionList.from_settings(self.settings)
+
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """One transaction on the checked database."""
-        with db.transaction(sessionmaker(self.engine(), expire_on_commit=False)) as session:
-            yield session
+    def session(self, *, rollback: bool = False) -> Iterator[Session]:
+        """One transaction on the checked database (``rollback``: a dry run, nothing kept)."""
+        factory = sessionmaker(self.engine(), expire_on_commit=False)
+        if not rollback:
+            with db.transaction(factory) as session:
+                yield session
+            return
+        with factory() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
 
 
 pass_state = click.make_pass_decorator(State, ensure=True)

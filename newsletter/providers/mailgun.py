@@ -18,7 +18,7 @@ from newsletter.config import Settings
 from newsletter.errors import ConfigError
 from newsletter.providers import http
 from newsletter.providers.base import Message, SendResult
-from newsletter.render import NAME, NAME_FALLBACK, UNSUBSCRIBE_URL
+from newsletter.render import NAME, UNSUBSCRIBE_URL
 
 
 class MailgunProvider:
@@ -52,7 +52,7 @@ class MailgunProvider:
         fields: list[tuple[str, str]] = [("from", formataddr((n.from_name, n.from_email)))]
         for m in messages:
             fields.append(("to", formataddr((m.to_name, m.to)) if m.to_name else m.to))
-            name = m.fields.get("name") or NAME_FALLBACK
+            name = m.fields.get("greeting", "")
             variables[m.to] = {
                 "unsub": m.fields["unsubscribe_url"],
                 "name_html": html.escape(name),

@@ -15,7 +15,7 @@ from typing import Any
 from newsletter.config import Settings
 from newsletter.providers import http
 from newsletter.providers.base import Message, SendResult
-from newsletter.render import NAME, NAME_FALLBACK, UNSUBSCRIBE_URL
+from newsletter.render import NAME, UNSUBSCRIBE_URL
 
 NAME_TEXT = "%%NAME_TEXT%%"  # the text part's name is not HTML-escaped
 
@@ -55,7 +55,7 @@ class SendGridProvider:
         return body
 
     def _personalization(self, m: Message) -> dict[str, Any]:
-        name = m.fields.get("name") or NAME_FALLBACK
+        name = m.fields.get("greeting", "")
         to: dict[str, str] = {"email": m.to}
         if m.to_name:
             to["name"] = m.to_name

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -15,9 +17,11 @@ from starlette.staticfiles import StaticFiles
 
 from newsletter import db, health
 from newsletter.config import Settings
+from newsletter.mailqueue import MailSender
 from newsletter.models import utcnow
 from newsletter.render import template_environment
 from newsletter.resources import templates_dir
+from newsletter.suppression import SuppressionList
 from newsletter.tokens import Tokens
 from newsletter.web import archive, links, signup, webhooks
 from newsletter.web.context import WebContext
@@ -29,11 +33,14 @@ log = logging.getLogger("newsletter.web")
 
 def create_app(settings: Settings, engine: Engine, **webhook_options: Any) -> Starlette:
     """The Starlette app over one database."""
+    tokens = Tokens(settings.require_secret_key())
     ctx = WebContext(
         settings,
         engine,
-        Tokens(settings.require_secret_key()),
+        tokens,
         Pages(settings, template_environment(settings)),
+        SuppressionList.from_settings(settings),
+        MailSender(settings, engine, tokens),
     )
     static = (
         settings.path(settings.newsletter.templates_dir) / "static"
@@ -72,10 +79,22 @@ def create_app(settings: Settings, engine: Engine, **webhook_options: Any) -> St
             "Something went wrong on our side. Please try again later.", status_code=500
         )
 
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # The transactional-mail sender lives as long as the app: started with it, and
+        # stopped (finishing the email in flight) when the server shuts down.
+        ctx.mailer.start()
+        try:
+            yield
+        finally:
+            ctx.mailer.stop()
+
     app = Starlette(
         routes=routes,
         exception_handlers={HTTPException: not_found, 404: not_found, 500: server_error},
+        lifespan=lifespan,
     )
+    app.state.context = ctx
     app.add_middleware(Security)
     return app
 

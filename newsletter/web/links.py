@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from newsletter import subscribers
+from newsletter import mailqueue, subscribers
 from newsletter.errors import InputError
 from newsletter.models import Edition, Subscriber
 from newsletter.tokens import CONFIRM, RESUBSCRIBE, UNSUBSCRIBE, LinkToken
@@ -29,6 +29,15 @@ def _invalid(ctx: WebContext, exc: InputError) -> Response:
         "If you want to sign up again, you can do it here:",
         status=400,
         offer_signup=True,
+    )
+
+
+def _held(ctx: WebContext, address: str) -> Response:
+    return ctx.pages.message(
+        "We cannot send to this address",
+        f"Mail to {mask(address)} bounced or was reported as spam, so we stopped for good.",
+        "If that was a mistake, please write to us.",
+        status=409,
     )
 
 
@@ -84,6 +93,7 @@ def _unsubscribe(ctx: WebContext, request: Request, one_click: bool) -> Response
             edition = session.get(Edition, link.edition_id) if link.edition_id else None
             changed = subscribers.unsubscribe(
                 session,
+                ctx.suppressions,
                 person,
                 via="one-click" if one_click else "web",
                 edition_id=edition.id if edition else None,
@@ -108,8 +118,10 @@ def resubscribe(ctx: WebContext) -> Any:
             link = _read(ctx, RESUBSCRIBE, request)
             with ctx.session() as session:
                 person = _subscriber(session, link)
-                subscribers.resubscribe(session, person, via="web")
                 address = person.email
+                subscribers.resubscribe(session, ctx.suppressions, person, via="web")
+        except subscribers.Suppressed:
+            return _held(ctx, address)
         except InputError as exc:
             return _invalid(ctx, exc)
         return ctx.pages.message("Welcome back", f"{mask(address)} will get the next tip.")
@@ -135,17 +147,23 @@ def confirm_page(ctx: WebContext) -> Any:
 
 def confirm(ctx: WebContext) -> Any:
     def endpoint(request: Request) -> Response:
+        welcome = False
         try:
             link = _read(ctx, CONFIRM, request)
             with ctx.session() as session:
                 person = _subscriber(session, link)
-                if person.status == "pending":
-                    subscribers.confirm(session, person, via="web")
-                elif person.status != "active":
-                    subscribers.resubscribe(session, person, via="web")
                 address = person.email
+                if subscribers.confirm(session, ctx.suppressions, person, via="web"):
+                    welcome = ctx.settings.signup.welcome == "latest"
+                    if welcome:
+                        # Recorded with the confirmation, sent by the background sender.
+                        mailqueue.queue(session, "welcome", person.id)
+        except subscribers.Suppressed:
+            return _held(ctx, address)
         except InputError as exc:
             return _invalid(ctx, exc)
+        if welcome:
+            ctx.mailer.wake()
         return ctx.pages.message(
             "You are subscribed", f"{mask(address)} will get the next tip. Welcome!"
         )

@@ -55,7 +55,7 @@ def endpoint(ctx: WebContext, *, fetch: ses.Fetch = fetch_https, now: Any = None
                 log.info("ses: confirmed the SNS subscription")
             found = ses.parse(body)
         with ctx.session() as session:
-            new = events.record(session, provider, found)
+            new = events.record(session, ctx.suppressions, provider, found)
         return PlainTextResponse(f"ok: {new} new of {len(found)}")
 
     async def route(request: Request) -> Response:
