@@ -11,6 +11,7 @@ import logging
 import click
 
 from newsletter.cli import (
+    calendar_cmd,
     db_cmd,
     editions_cmd,
     init_cmd,
@@ -59,6 +60,7 @@ app.add_command(run_cmd.run)
 app.add_command(serve_cmd.serve)
 app.add_command(db_cmd.db)
 app.add_command(tips_cmd.tips)
+app.add_command(calendar_cmd.calendar)
 app.add_command(subscribers_cmd.subscribers)
 
 
