@@ -37,6 +37,8 @@ class NewsletterSection:
     subject: str = "{{ tip.title }} | Customer Service Tip of the Week"
     templates_dir: str = ""
     allow_html: bool = False
+    site_url: str = ""
+    media_dir: str = "media"
 
 
 @dataclass(frozen=True)
@@ -76,17 +78,26 @@ class WebSection:
 
 
 @dataclass(frozen=True)
+class ChecksSection:
+    """The pre-flight checks (`newsletter check`, and `send` before a new edition)."""
+
+    spamassassin: bool = True
+    network: bool = True
+    timeout_seconds: float = 5.0
+
+
+@dataclass(frozen=True)
 class Link:
     label: str
     url: str
 
 
+# What this app serves; "Visit Our Home Page" is added when [newsletter] site_url is set.
 DEFAULT_LINKS = (
     Link("Signup for FREE Tips!", "/signup"),
-    Link("Contact Us", "/contact"),
-    Link("More Resources for You", "/resources"),
-    Link("Visit Our Home Page", "/"),
+    Link("Read Past Tips", "/archive"),
 )
+HOME_LINK_LABEL = "Visit Our Home Page"
 
 
 @dataclass(frozen=True)
@@ -108,6 +119,7 @@ class Settings:
     schedule: ScheduleSection = ScheduleSection()
     provider: ProviderSection = ProviderSection()
     web: WebSection = WebSection()
+    checks: ChecksSection = ChecksSection()
     links: tuple[Link, ...] = DEFAULT_LINKS
     secrets: Secrets = field(default=Secrets(), repr=False)
     base_dir: Path = Path(".")
@@ -134,6 +146,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "schedule": ScheduleSection,
     "provider": ProviderSection,
     "web": WebSection,
+    "checks": ChecksSection,
 }
 _TOP_LEVEL = (*_SECTIONS, "links")
 
@@ -180,7 +193,7 @@ def settings_from_mapping(
         if not isinstance(raw, dict):
             raise ConfigError(f"{where}: [{name}] must be a table")
         sections[name] = _build_section(name, cls, raw, env, where)
-    links = _build_links(data.get("links"), where)
+    links = _build_links(data.get("links"), where, sections["newsletter"].site_url)
     base_dir = path.resolve().parent if path else Path.cwd()
     settings = Settings(
         **sections,
@@ -257,9 +270,9 @@ def _parse_env(var: str, text: str, kind: Any) -> Any:
         raise ConfigError(f"{var} must be {wanted.get(kind, 'text')}, got {text!r}") from None
 
 
-def _build_links(raw: Any, where: str) -> tuple[Link, ...]:
+def _build_links(raw: Any, where: str, site_url: str = "") -> tuple[Link, ...]:
     if raw is None:
-        return DEFAULT_LINKS
+        return (*DEFAULT_LINKS, Link(HOME_LINK_LABEL, site_url)) if site_url else DEFAULT_LINKS
     if not isinstance(raw, list):
         raise ConfigError(f"{where}: [[links]] must be a list of tables with label and url")
     links = []
@@ -303,6 +316,13 @@ def _validate(s: Settings) -> None:
             "[newsletter] base_url",
             f"must start with http:// or https://, got {s.newsletter.base_url!r}",
         )
+    if s.newsletter.site_url and not s.newsletter.site_url.startswith(("http://", "https://")):
+        raise bad(
+            "[newsletter] site_url",
+            f"must be empty or start with http:// or https://, got {s.newsletter.site_url!r}",
+        )
+    if s.checks.timeout_seconds <= 0:
+        raise bad("[checks] timeout_seconds", "must be more than 0")
     for key in ("from_email", "reply_to"):
         value = getattr(s.newsletter, key)
         if value and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):

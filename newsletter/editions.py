@@ -24,7 +24,7 @@ from newsletter.db import transaction
 from newsletter.errors import ConfigError, InputError
 from newsletter.models import Delivery, Edition, Subscriber, Tip, utcnow
 from newsletter.render import RenderedEdition, render_edition
-from newsletter.weeks import IsoWeek, local_date
+from newsletter.weeks import IsoWeek, current_week, human_moment, local_date, send_moment
 
 
 def check_sendable(settings: Settings) -> None:
@@ -37,6 +37,21 @@ def check_sendable(settings: Settings) -> None:
         raise ConfigError(
             "[newsletter] postal_address is not set: CAN-SPAM wants a postal address in every email"
         )
+
+
+def week_needs_confirmation(
+    session: Session, settings: Settings, week: IsoWeek, now: datetime
+) -> bool:
+    """Refuse a future week; True when ``week`` is past and has no edition yet (a send would
+    start a late edition for it, dated today), so a person must say yes."""
+    current = current_week(settings.schedule, now)
+    if week > current:
+        moment = send_moment(settings.schedule, week)
+        raise InputError(
+            f"{week} is in the future: its edition goes out on its own on "
+            f"{human_moment(moment)} (see `newsletter calendar`); nothing was sent"
+        )
+    return week < current and find(session, week) is None
 
 
 def find(session: Session, week: IsoWeek | str) -> Edition | None:

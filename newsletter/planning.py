@@ -89,6 +89,23 @@ def next_up(session: Session, settings: Settings, now: datetime) -> Slot | None:
     return min(slots, key=lambda s: s.week) if slots else None
 
 
+def dated(session: Session, settings: Settings, ref: str | None, now: datetime) -> tuple[Tip, date]:
+    """The tip named (any status), or the next to go out, with the date it goes out (a tip
+    with no slot ahead: today). What `preview`, `check` and `send --test-to` show."""
+    if ref:
+        tip = tips.get_tip(session, ref)
+        slot = planned(session, settings, now).get(tip.id)
+    else:
+        slot = next_up(session, settings, now)
+        if slot is None or slot.tip is None:
+            raise InputError(
+                "the queue is empty: add a tip with `newsletter tips add FILE`, or name one"
+            )
+        tip = slot.tip
+    today = now.astimezone(ZoneInfo(settings.schedule.timezone)).date()
+    return tip, slot.moment.date() if slot else today
+
+
 def weeks_ahead(session: Session, settings: Settings, now: datetime, count: int) -> list[Slot]:
     """The next ``count`` weeks, empty ones included."""
     slots = upcoming(session, settings, first_open_week(session, settings, now))

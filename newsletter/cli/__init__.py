@@ -12,6 +12,7 @@ import click
 
 from newsletter.cli import (
     calendar_cmd,
+    check_cmd,
     db_cmd,
     editions_cmd,
     init_cmd,
@@ -61,6 +62,7 @@ app.add_command(serve_cmd.serve)
 app.add_command(db_cmd.db)
 app.add_command(tips_cmd.tips)
 app.add_command(calendar_cmd.calendar)
+app.add_command(check_cmd.check)
 app.add_command(subscribers_cmd.subscribers)
 
 
