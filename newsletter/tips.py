@@ -94,13 +94,18 @@ def _insert(session: Session, drafts: Sequence[TipDraft]) -> list[Tip]:
             categories=names.canonical(draft.categories),
             position=None if archived else position,
             status="archived" if archived else "queued",
-            source_path=draft.source_path,
+            source_path=_absolute_path(draft.source_path),
             published_on=draft.date,
         )
         session.add(tip)
         tips.append(tip)
     session.flush()
     return tips
+
+
+def _absolute_path(source: str) -> str:
+    # Absolute, so `tips update` and `tips sync` find the file from any folder.
+    return str(Path(source).resolve()) if source else ""
 
 
 def queue_length(session: Session) -> int:

@@ -9,7 +9,7 @@ import click
 from rich.markup import escape
 from rich.table import Column, Table
 
-from newsletter import planning
+from newsletter import planning, tipedits
 from newsletter import tips as queue
 from newsletter.cli._app import State, out_console, pass_state, print_json, say, warn
 from newsletter.models import Tip, utcnow
@@ -233,6 +233,49 @@ def unpin(st: State, ref: str) -> None:
         slot = planning.planned(session, st.settings, utcnow()).get(tip.id)
         later = f": it now goes out {human_moment(slot.moment)}" if slot else ""
         say(f"unpinned {escape(tip.title)}{later}")
+
+
+@tips.command("update")
+@click.argument("ref")
+@click.argument("file", required=False, type=click.Path(path_type=Path))
+@click.option(
+    "--archive-only",
+    is_flag=True,
+    help="For a sent tip: correct its archive page (the email that went out never changes).",
+)
+@pass_state
+def update(st: State, ref: str, file: Path | None, archive_only: bool) -> None:
+    """Re-read a tip (id or slug) from its file, or from FILE, and say what changed.
+
+    Example: newsletter tips update when-they-want-the-supervisor
+    """
+    with st.session() as session:
+        change = tipedits.update(session, ref, file, archive_only=archive_only)
+        say(describe(change))
+        if change.sent_week and change.changes:
+            say(f"the archive page changed; the email of {change.sent_week} stays as it was sent")
+
+
+@tips.command("sync")
+@pass_state
+def sync(st: State) -> None:
+    """Re-read every queued tip from its file; say what changed (all or nothing).
+
+    Example: newsletter tips sync
+    """
+    with st.session() as session:
+        report = tipedits.sync(session)
+        for change in report.changed:
+            say(describe(change))
+    for line in report.missing:
+        warn(f"no source file to sync from: {line}")
+    say(f"{len(report.changed)} updated, {report.unchanged} unchanged")
+
+
+def describe(change: tipedits.Change) -> str:
+    """One line: the tip and what changed."""
+    what = "; ".join(change.changes) or "nothing changed"
+    return f"{escape(change.tip.title)} ({change.tip.slug}): {escape(what)}"
 
 
 @tips.command("remove")
