@@ -18,7 +18,7 @@ from newsletter.errors import InputError
 from newsletter.textfiles import read_utf8
 
 FRONT_MATTER_KEYS = ("title", "categories", "takeaway", "slug", "date")
-_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def parse_tip_text(text: str, source: str) -> TipDraft:
     if not body:
         raise InputError(f"{source}: the tip has no body below the front matter")
     slug = _text_field(meta, "slug", source) or slugify(title)
-    if not _SLUG.match(slug):
+    if not SLUG_PATTERN.match(slug):
         raise InputError(
             f"{source}: slug {slug!r} must be lower-case letters, digits and single hyphens"
         )

@@ -48,7 +48,7 @@ class ImportReport:
 def add_tips(session: Session, paths: Sequence[Path]) -> list[Tip]:
     """Queue the tips in ``paths``, at the end, in order: all of them or none."""
     drafts = parse_many(paths)
-    taken = _existing_slugs(session, [d.slug for d in drafts])
+    taken = existing_slugs(session, [d.slug for d in drafts])
     clashes = [
         f"{d.source_path}: duplicate slug '{d.slug}' (already queued or sent)"
         for d in drafts
@@ -67,13 +67,14 @@ def import_dir(session: Session, directory: Path) -> ImportReport:
     if not paths:
         raise InputError(f"{directory}: no .md tip files in this folder")
     drafts = parse_many(paths)
-    taken = _existing_slugs(session, [d.slug for d in drafts])
+    taken = existing_slugs(session, [d.slug for d in drafts])
     report = ImportReport(already_present=[d.slug for d in drafts if d.slug in taken])
     report.added = _insert(session, [d for d in drafts if d.slug not in taken])
     return report
 
 
-def _existing_slugs(session: Session, slugs: list[str]) -> set[str]:
+def existing_slugs(session: Session, slugs: list[str]) -> set[str]:
+    """Which of ``slugs`` some tip already has."""
     if not slugs:
         return set()
     return set(session.scalars(select(Tip.slug).where(Tip.slug.in_(slugs))))
