@@ -63,6 +63,7 @@ def to_markdown(html: str, footers: tuple[str, ...] = DEFAULT_FOOTERS) -> str:
     for tag in soup.find_all(DROP):
         tag.decompose()
     _embeds_to_links(soup)
+    _unsafe_links_to_text(soup)
     _cut_footer(soup, footers)
     kept = _keep_as_html(soup)
     for whitespace in soup.find_all(
@@ -91,6 +92,14 @@ def _embeds_to_links(soup: BeautifulSoup) -> None:
             frame.replace_with(paragraph)
         else:
             frame.decompose()
+
+
+def _unsafe_links_to_text(soup: BeautifulSoup) -> None:
+    """A link to anything but a web page or an address (``javascript:``) keeps only its text."""
+    for link in soup.find_all("a"):
+        href = str(link.get("href") or "").strip().lower()
+        if href and not href.startswith(("http://", "https://", "mailto:", "/", "#")):
+            link.unwrap()
 
 
 def _cut_footer(soup: BeautifulSoup, footers: tuple[str, ...]) -> None:
