@@ -102,6 +102,14 @@ def check_tip(settings: Settings, tip: Tip, day: date, *, network: bool = True) 
     return Report(tip, day, message.subject, checks)
 
 
+def image_problems(settings: Settings, html: str) -> list[str]:
+    """Why each image of ``html`` will not load (what `preview` warns about)."""
+    found = _Elements()
+    found.feed(html)
+    sources = list(dict.fromkeys(src for src, _ in found.images))
+    return images.problems(settings, sources, network=settings.checks.network)
+
+
 class _Elements(HTMLParser):
     """The images (src, alt) and link targets of an HTML document."""
 
