@@ -68,7 +68,11 @@ def sync(session: Session) -> SyncReport:
             report.missing.append(f"{tip.slug}: {tip.source_path or 'no source file'}")
         else:
             pairs.append((tip, source))
-    drafts = tips.parse_many(path for _, path in pairs) if pairs else []
+    try:
+        drafts = tips.parse_many(path for _, path in pairs) if pairs else []
+    except InputError as exc:
+        problems = [line for line in str(exc).splitlines() if line != "no tips were added"]
+        raise InputError("\n".join([*problems, "no tips were updated"])) from exc
     names = Names(session)
     for (tip, _), draft in zip(pairs, drafts, strict=True):
         changes = apply(session, tip, draft, names)

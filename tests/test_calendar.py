@@ -91,7 +91,10 @@ def test_calendar_json_and_no_warning_while_the_queue_lasts(project: Project) ->
         (("one", "--on", "2026-11-01"), "2026-11-01 is in the past (today is 2026-11-23"),
         (("one", "--on", "22/12/2026"), "'22/12/2026' is not a date like 2026-12-22"),
         (("two", "--on", "2026-12-23"), "'one' is already pinned to the week of Tue Dec 22, 2026"),
-        (("gone", "--on", "2026-12-30"), "tip 'gone' is skipped, not queued, so it can't be pinned"),
+        (
+            ("gone", "--on", "2026-12-30"),
+            "tip 'gone' is skipped, not queued, so it can't be pinned",
+        ),
     ],
 )
 @time_machine.travel(NOW, tick=False)
