@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import ColumnElement, TextClause, func, select, text
 from sqlalchemy.orm import Session
 
 from newsletter import categories
@@ -56,17 +56,13 @@ class Listing:
 
 def listing(session: Session, page: int, category: str | None = None) -> Listing:
     """Page ``page`` (from 1) of every public tip, or of one category's (by name)."""
-    newest = (Tip.published_on.desc(), Tip.id.desc())
-    if category is None:
-        total = session.scalar(select(func.count()).where(Tip.status.in_(PUBLIC))) or 0
-        query = select(Tip).where(Tip.status.in_(PUBLIC)).order_by(*newest)
-        tips = list(session.scalars(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)))
-        return Listing([Entry(t) for t in tips], page, _pages(total), total)
-    rows = session.execute(
-        select(Tip.id, Tip.categories).where(Tip.status.in_(PUBLIC)).order_by(*newest)
-    )
-    ids = [tip_id for tip_id, names in rows if category in (names or ())]
-    return _by_ids(session, ids, page)
+    shown: list[ColumnElement[bool] | TextClause] = [Tip.status.in_(PUBLIC)]
+    if category is not None:
+        shown.append(categories.has(session, category))
+    total = session.scalar(select(func.count()).select_from(Tip).where(*shown)) or 0
+    query = select(Tip).where(*shown).order_by(Tip.published_on.desc(), Tip.id.desc())
+    tips = list(session.scalars(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)))
+    return Listing([Entry(t) for t in tips], page, _pages(total), total)
 
 
 def search(session: Session, query: str, page: int) -> Listing:
@@ -124,6 +120,7 @@ def excerpt(tip: Tip, words: int = EXCERPT_WORDS) -> str:
 
 
 def _by_ids(session: Session, ids: list[int], page: int) -> Listing:
+    # Search results: ids in rank order, one page of them loaded.
     shown = ids[(page - 1) * PER_PAGE : page * PER_PAGE]
     found = {t.id: t for t in session.scalars(select(Tip).where(Tip.id.in_(shown)))}
     return Listing([Entry(found[i]) for i in shown], page, _pages(len(ids)), len(ids))

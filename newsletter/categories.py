@@ -8,10 +8,9 @@ when it is written, so the slug ↔ name mapping stays one-to-one.
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import TextClause, select, text
 from sqlalchemy.orm import Session
 
 from newsletter.models import Tip
@@ -44,12 +43,29 @@ class Names:
         return out
 
 
+# The JSON list of names, unnested by each database's own function (no scan in Python).
+_COUNTS = {
+    "sqlite": "SELECT json_each.value, count(*) FROM tips, json_each(tips.categories) "
+    "WHERE tips.status IN ('sent', 'archived') GROUP BY json_each.value",
+    "postgresql": "SELECT name, count(*) FROM tips, "
+    "jsonb_array_elements_text(CAST(tips.categories AS jsonb)) AS name "
+    "WHERE tips.status IN ('sent', 'archived') GROUP BY name",
+}
+_HAS = {
+    "sqlite": "EXISTS (SELECT 1 FROM json_each(tips.categories) WHERE json_each.value = :name)",
+    "postgresql": "CAST(tips.categories AS jsonb) ? :name",
+}
+
+
 def counts(session: Session) -> list[tuple[str, str, int]]:
     """``(name, slug, number of public tips)`` for every category in the archive, by name."""
-    tally: Counter[str] = Counter()
-    for names in session.scalars(select(Tip.categories).where(Tip.status.in_(PUBLIC))):
-        tally.update(names or ())
-    return [(name, slug(name), n) for name, n in sorted(tally.items())]
+    rows = session.execute(text(_COUNTS[session.get_bind().dialect.name]))
+    return [(str(name), slug(str(name)), int(n)) for name, n in sorted(rows)]
+
+
+def has(session: Session, name: str) -> TextClause:
+    """A WHERE clause: the tip is in category ``name``."""
+    return text(_HAS[session.get_bind().dialect.name]).bindparams(name=name)
 
 
 def name_for(session: Session, category_slug: str) -> str | None:
