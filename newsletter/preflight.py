@@ -6,6 +6,7 @@ Each check has a level: ``fail`` (`send` refuses unless --force; `check` exits 1
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from html.parser import HTMLParser
@@ -96,7 +97,7 @@ def check_tip(settings: Settings, tip: Tip, day: date, *, network: bool = True) 
         _unsubscribe(dict(message.headers)),
         _alt_text(found.images),
         _images(settings, found, network=network and settings.checks.network),
-        _links(found.links),
+        _links([_short(h) for h in found.links]),
         Check("spam score", *spam.verdict(settings, to_mime(message, sender(settings)).as_bytes())),
     ]
     return Report(tip, day, message.subject, checks)
@@ -158,9 +159,15 @@ def _unsubscribe(headers: dict[str, str]) -> Check:
         return Check(
             "unsubscribe",
             "warn",
-            f"{link} is not https: Gmail and Yahoo want https for one-click unsubscribe",
+            f"{_short(link.strip('<>'))} is not https: Gmail and Yahoo want https for one-click "
+            "unsubscribe (set base_url to your https address)",
         )
     return Check("unsubscribe", "ok", "List-Unsubscribe (https) with one-click Post")
+
+
+def _short(url: str) -> str:
+    """A recipient's own link (unsubscribe) shown without its token."""
+    return re.sub(r"/u/[^/?#]+$", "/u/…", url)
 
 
 def _alt_text(found: list[tuple[str, str | None]]) -> Check:
