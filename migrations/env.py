@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, Engine, create_engine
 
+from newsletter.db import include_in_migrations
 from newsletter.models import Base
 
 config = context.config
@@ -40,6 +41,7 @@ def _run(connection: Connection) -> None:
             target_metadata=target_metadata,
             render_as_batch=True,  # SQLite can only ALTER by copying the table
             compare_type=True,
+            include_name=include_in_migrations,
         )
         with context.begin_transaction():
             context.run_migrations()

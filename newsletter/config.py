@@ -40,6 +40,8 @@ class NewsletterSection:
     templates_dir: str = ""
     allow_html: bool = False
     greeting: str = ""
+    site_url: str = ""
+    media_dir: str = "media"
 
 
 @dataclass(frozen=True)
@@ -99,17 +101,26 @@ class SignupSection:
 
 
 @dataclass(frozen=True)
+class ChecksSection:
+    """The pre-flight checks (`newsletter check`, and `send` before a new edition)."""
+
+    spamassassin: bool = True
+    network: bool = True
+    timeout_seconds: float = 5.0
+
+
+@dataclass(frozen=True)
 class Link:
     label: str
     url: str
 
 
+# What this app serves; "Visit Our Home Page" is added when [newsletter] site_url is set.
 DEFAULT_LINKS = (
     Link("Signup for FREE Tips!", "/signup"),
-    Link("Contact Us", "/contact"),
-    Link("More Resources for You", "/resources"),
-    Link("Visit Our Home Page", "/"),
+    Link("Read Past Tips", "/archive"),
 )
+HOME_LINK_LABEL = "Visit Our Home Page"
 
 
 @dataclass(frozen=True)
@@ -135,6 +146,7 @@ class Settings:
     alerts: AlertsSection = AlertsSection()
     web: WebSection = WebSection()
     signup: SignupSection = SignupSection()
+    checks: ChecksSection = ChecksSection()
     links: tuple[Link, ...] = DEFAULT_LINKS
     secrets: Secrets = field(default=Secrets(), repr=False)
     base_dir: Path = Path(".")
@@ -168,6 +180,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "alerts": AlertsSection,
     "web": WebSection,
     "signup": SignupSection,
+    "checks": ChecksSection,
 }
 _TOP_LEVEL = (*_SECTIONS, "links")
 
@@ -214,7 +227,7 @@ def settings_from_mapping(
         if not isinstance(raw, dict):
             raise ConfigError(f"{where}: [{name}] must be a table")
         sections[name] = _build_section(name, cls, raw, env, where)
-    links = _build_links(data.get("links"), where)
+    links = _build_links(data.get("links"), where, sections["newsletter"].site_url)
     base_dir = path.resolve().parent if path else Path.cwd()
     settings = Settings(
         **sections,
@@ -291,9 +304,9 @@ def _parse_env(var: str, text: str, kind: Any) -> Any:
         raise ConfigError(f"{var} must be {wanted.get(kind, 'text')}, got {text!r}") from None
 
 
-def _build_links(raw: Any, where: str) -> tuple[Link, ...]:
+def _build_links(raw: Any, where: str, site_url: str = "") -> tuple[Link, ...]:
     if raw is None:
-        return DEFAULT_LINKS
+        return (*DEFAULT_LINKS, Link(HOME_LINK_LABEL, site_url)) if site_url else DEFAULT_LINKS
     if not isinstance(raw, list):
         raise ConfigError(f"{where}: [[links]] must be a list of tables with label and url")
     links = []
@@ -356,6 +369,13 @@ def _validate(s: Settings) -> None:
             "[newsletter] base_url",
             f"must start with http:// or https://, got {s.newsletter.base_url!r}",
         )
+    if s.newsletter.site_url and not s.newsletter.site_url.startswith(("http://", "https://")):
+        raise bad(
+            "[newsletter] site_url",
+            f"must be empty or start with http:// or https://, got {s.newsletter.site_url!r}",
+        )
+    if s.checks.timeout_seconds <= 0:
+        raise bad("[checks] timeout_seconds", "must be more than 0")
     for label, value in (
         ("[newsletter] from_email", s.newsletter.from_email),
         ("[newsletter] reply_to", s.newsletter.reply_to),

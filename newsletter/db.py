@@ -106,6 +106,16 @@ def reason(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+# The full-text index lives outside the models (FTS5 on SQLite, a generated tsvector column on
+# PostgreSQL): made by migration 0005, hidden from Alembic's comparison of models and database.
+_UNMODELLED = ("tips_fts", "search_vector", "ix_tips_search_vector")
+
+
+def include_in_migrations(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Alembic's ``include_name`` hook: everything but the full-text index objects."""
+    return not (name or "").startswith(_UNMODELLED)
+
+
 def alembic_config(engine: Engine) -> Config:
     """An Alembic config that runs our migrations on ``engine``."""
     cfg = Config()

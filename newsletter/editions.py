@@ -3,6 +3,10 @@
 Creating an edition is one transaction: the edition row (unique week, unique tip), the tip's
 move to ``sent``, and one pending delivery per active subscriber. A second process that races
 to create the same week hits the unique constraint and continues the first one's edition.
+
+The edition records when it went out (``sent_at``, the moment it is created, just before the
+first message): its date line is rendered from that moment in the configured zone and the tip
+is dated by the same day, so the email, the archive, the feed and `editions list` agree.
 """
 
 from __future__ import annotations
@@ -14,13 +18,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from newsletter import ledger, tips
+from newsletter import ledger, planning, tips
 from newsletter.config import Settings
 from newsletter.db import transaction
 from newsletter.errors import ConfigError, InputError
 from newsletter.models import Delivery, Edition, Subscriber, Tip, utcnow
 from newsletter.render import RenderedEdition, render_edition
-from newsletter.weeks import IsoWeek
+from newsletter.weeks import IsoWeek, current_week, human_moment, local_date, send_moment
 
 
 def check_sendable(settings: Settings) -> None:
@@ -33,6 +37,21 @@ def check_sendable(settings: Settings) -> None:
         raise ConfigError(
             "[newsletter] postal_address is not set: CAN-SPAM wants a postal address in every email"
         )
+
+
+def week_needs_confirmation(
+    session: Session, settings: Settings, week: IsoWeek, now: datetime
+) -> bool:
+    """Refuse a future week; True when ``week`` is past and has no edition yet (a send would
+    start a late edition for it, dated today), so a person must say yes."""
+    current = current_week(settings.schedule, now)
+    if week > current:
+        moment = send_moment(settings.schedule, week)
+        raise InputError(
+            f"{week} is in the future: its edition goes out on its own on "
+            f"{human_moment(moment)} (see `newsletter calendar`); nothing was sent"
+        )
+    return week < current and find(session, week) is None
 
 
 def find(session: Session, week: IsoWeek | str) -> Edition | None:
@@ -53,9 +72,25 @@ def rendered(edition: Edition) -> RenderedEdition:
     return RenderedEdition(edition.subject, edition.html, edition.text)
 
 
-def choose_tip(session: Session, ref: str | None) -> Tip:
-    """The tip to send: the one named, or the head of the queue."""
-    tip = tips.get_tip(session, ref) if ref else tips.next_queued(session)
+def choose_tip(
+    session: Session,
+    ref: str | None,
+    week: IsoWeek | None = None,
+    settings: Settings | None = None,
+) -> Tip:
+    """The tip to send: the one named; else the one the calendar plans for ``week`` (pinned to
+    it, or the head of the queue); else the head of the queue."""
+    if ref:
+        tip: Tip | None = tips.get_tip(session, ref)
+    elif week is not None and settings is not None:
+        tip = planning.tip_for_week(session, settings, week)
+    else:
+        tip = tips.next_queued(session)
+    if tip is None and tips.queue_length(session):
+        raise InputError(
+            f"nothing is planned for {week}: every queued tip is pinned to a later week "
+            "(see `newsletter calendar`)"
+        )
     if tip is None:
         raise InputError(
             "the queue is empty: nothing to send (add tips with `newsletter tips add FILE`)"
@@ -68,7 +103,12 @@ def choose_tip(session: Session, ref: str | None) -> Tip:
 
 
 def open_edition(
-    factory: sessionmaker[Session], settings: Settings, week: IsoWeek, *, tip_ref: str | None = None
+    factory: sessionmaker[Session],
+    settings: Settings,
+    week: IsoWeek,
+    *,
+    tip_ref: str | None = None,
+    now: datetime | None = None,
 ) -> tuple[Edition, bool]:
     """The week's edition: the existing one, or a new one; ``True`` when this call created it."""
     with transaction(factory) as session:
@@ -78,18 +118,21 @@ def open_edition(
     check_sendable(settings)
     try:
         with transaction(factory) as session:
-            tip = choose_tip(session, tip_ref)
-            content = render_edition(settings, tip, send_date=week.day(settings.schedule.day))
+            tip = choose_tip(session, tip_ref, week, settings)
+            sent_at = now or utcnow()
+            send_date = local_date(settings.schedule, sent_at)
+            content = render_edition(settings, tip, send_date=send_date)
             edition = Edition(
                 week=str(week),
                 tip_id=tip.id,
                 subject=content.subject,
                 html=content.html,
                 text=content.text,
+                sent_at=sent_at,
             )
             session.add(edition)
             session.flush()
-            tips.mark_sent(session, tip)
+            tips.mark_sent(session, tip, on=send_date)
             edition.recipients = ledger.create_deliveries(session, edition.id)
             return edition, True
     except IntegrityError:
@@ -132,7 +175,7 @@ def plan(session: Session, settings: Settings, week: IsoWeek, tip_ref: str | Non
             list(session.scalars(query.limit(5))),
         )
     check_sendable(settings)
-    tip = choose_tip(session, tip_ref)
+    tip = choose_tip(session, tip_ref, week, settings)
     active = select(Subscriber.email).where(Subscriber.status == "active").order_by(Subscriber.id)
     total = (
         session.scalar(

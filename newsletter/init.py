@@ -22,16 +22,20 @@ DEMO_POSTAL_ADDRESS = "100 Example Street, Springfield, IL 62701, USA (demo addr
 class InitResult:
     config: Path
     database: str
+    sample: Path
     tip_title: str
+    queued: bool
     subscribers_added: int
 
 
 def init_project(directory: Path, *, demo: bool = False) -> InitResult:
-    """Create and migrate the database, queue the sample tip, then write ``config.toml``.
+    """Create and migrate the database and write a sample tip file, then ``config.toml``.
 
-    With ``demo`` the config gets a placeholder postal address and three sample
-    subscribers (reserved example.com/.org addresses) are imported, ready for a first send.
-    The config is written last, so a failed init leaves no half-made folder behind it.
+    The sample is only a file in ``tips/``: a real site's queue starts empty, so nothing
+    invented is ever the first email real subscribers get. With ``demo`` the sample is queued,
+    the config gets a placeholder postal address and three sample subscribers (reserved
+    example.com/.org addresses) are imported, ready for a first send. The config is written
+    last, so a failed init leaves no half-made folder behind it.
     """
     config_path = directory / "config.toml"
     if config_path.exists():
@@ -52,15 +56,16 @@ def init_project(directory: Path, *, demo: bool = False) -> InitResult:
         db.upgrade(engine)
         with db.transaction(db.session_factory(engine)) as session:
             sample = _write_sample(directory / "tips", SAMPLE_TIP)
-            (tip,) = tips.add_tips(session, [sample])
+            title = tips.parse_tip_file(sample).title
             added = 0
             if demo:
+                tips.add_tips(session, [sample])
                 csv_path = _write_sample(directory, "subscribers.csv", "subscribers.sample.csv")
                 added = imports.import_file(session, SuppressionList([]), csv_path).added
     finally:
         engine.dispose()
     config_path.write_text(text, encoding="utf-8")
-    return InitResult(config_path, db.mask_url(engine.url), tip.title, added)
+    return InitResult(config_path, db.mask_url(engine.url), sample, title, demo, added)
 
 
 def _write_sample(folder: Path, name: str, as_name: str | None = None) -> Path:

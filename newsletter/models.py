@@ -7,11 +7,12 @@ Alembic's comparison and fails on drift).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
@@ -49,7 +50,7 @@ EVENT_KINDS = (
 SUPPRESSION_REASONS = ("unsubscribed", "bounced", "complained", "erased", "imported")
 MAIL_KINDS = ("confirm", "welcome")
 MAIL_STATUSES = ("queued", "sending", "sent", "failed")
-TIP_STATUSES = ("queued", "sent", "skipped")
+TIP_STATUSES = ("queued", "sent", "skipped", "archived")
 EDITION_STATUSES = ("sending", "sent", "failed")
 DELIVERY_STATUSES = ("pending", "claimed", "sent", "failed", "in_doubt", "skipped")
 
@@ -124,7 +125,15 @@ class SubscriberEvent(Base):
 
 
 class Tip(Base):
+    """A tip: queued, sent, skipped, or archived (a back issue from an old site, never emailed).
+
+    On SQLite a full-text index (``tips_fts``, FTS5) and on PostgreSQL a ``search_vector``
+    column with a GIN index follow every change; both are made by migration 0005 only and are
+    searched through ``archive.search`` (see ``db.include_in_migrations``).
+    """
+
     __tablename__ = "tips"
+    __table_args__ = (Index("ix_tips_status_published_on", "status", "published_on"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(200), unique=True)
@@ -137,6 +146,11 @@ class Tip(Base):
     status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
     source_path: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The ISO week a queued tip is pinned to (``tips pin``); at most one tip per week.
+    pinned_week: Mapped[str | None] = mapped_column(String(10), index=True, unique=True)
+    # The date the tip shows in the archive: an archived tip's original date; a sent tip's
+    # send date in the configured zone, written with its edition (the date its email shows).
+    published_on: Mapped[date | None] = mapped_column(Date)
 
 
 class Edition(Base):
@@ -155,6 +169,11 @@ class Edition(Base):
     # The last failure of a send of this edition (the weekly runner retries it), for status.
     error: Mapped[str | None] = mapped_column(Text)
     error_at: Mapped[datetime | None]
+    # When the edition went out: set when it is created, in the transaction that renders its
+    # date line, so the email, the archive, the feed and `editions list` agree. Always set
+    # (migration 0005 copies created_at into older rows); nullable only because SQLite cannot
+    # add NOT NULL to an existing table without copying it.
+    sent_at: Mapped[datetime | None] = mapped_column(default=utcnow)
 
 
 class Delivery(Base):

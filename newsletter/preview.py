@@ -7,12 +7,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from newsletter import tips
+from newsletter import planning
 from newsletter.config import Settings
-from newsletter.errors import InputError
 from newsletter.names import Greeting, split_name
 from newsletter.render import Personaliser, absolute, render_edition
-from newsletter.weeks import next_send
 
 
 @dataclass(frozen=True)
@@ -25,13 +23,8 @@ class Preview:
 def preview(
     session: Session, settings: Settings, ref: str | None, *, now: datetime, name: str = ""
 ) -> Preview:
-    """Render the next queued tip (or ``ref``) dated for the next send day."""
-    tip = tips.get_tip(session, ref) if ref else tips.next_queued(session)
-    if tip is None:
-        raise InputError(
-            "the queue is empty: add a tip with `newsletter tips add FILE`, or name one"
-        )
-    send_date = next_send(settings.schedule, now).date()
+    """Render the next tip to go out (or ``ref``) dated for the day it is planned."""
+    tip, send_date = planning.dated(session, settings, ref, now)
     rendered = render_edition(settings, tip, send_date=send_date)
     fill = Personaliser(rendered)
     greeting = Greeting.compile(settings.newsletter.greeting).text(split_name(name))

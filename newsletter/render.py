@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
-from urllib.parse import urljoin
 
 import premailer
 from jinja2 import (
@@ -34,7 +33,11 @@ from markupsafe import Markup
 from newsletter.config import Settings
 from newsletter.errors import ConfigError
 from newsletter.plaintext import markdown_to_text, wrap
+
+__all__ = ["absolute"]  # re-exported: links in emails and pages are built with it
+from newsletter.images import render_body
 from newsletter.resources import templates_dir
+from newsletter.urls import absolute
 
 # Where the recipient's greeting line goes (only when ``[newsletter] greeting`` is set).
 NAME = "%%NAME%%"
@@ -76,11 +79,6 @@ def send_date_text(day: date) -> str:
     return f"{day:%A}, {day:%B} {day.day}, {day.year}"
 
 
-def absolute(base_url: str, url: str) -> str:
-    """A link from the config made absolute against ``base_url``."""
-    return urljoin(base_url.rstrip("/") + "/", url)
-
-
 def archive_url(settings: Settings, slug: str) -> str:
     """The tip's page in the public archive (the "view in browser" link)."""
     return absolute(settings.newsletter.base_url, f"archive/{slug}")
@@ -106,7 +104,7 @@ def render_edition(settings: Settings, tip: TipContent, *, send_date: date) -> R
         "newsletter": settings.newsletter,
         "tip": tip,
         "date": send_date_text(send_date),
-        "body_html": Markup(md.render(tip.body_md)),  # noqa: S704 (markdown-it escapes unless allow_html)
+        "body_html": Markup(render_body(md, settings, tip.body_md)),  # noqa: S704 (markdown-it escapes unless allow_html)
         "body_text": body_text.rstrip("\n"),
         "takeaway_text": wrap(f"The takeaway: {tip.takeaway}") if tip.takeaway else "",
         "preheader": preheader(body_text),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from newsletter import editions
+from newsletter import editions, planning
 from newsletter.config import Settings
 from newsletter.errors import ProviderError
 from newsletter.messages import MessageFactory
@@ -26,18 +27,22 @@ class TestSend:
 
 
 def send_test(
-    session: Session, settings: Settings, week: IsoWeek, tip_ref: str | None, address: str
+    session: Session,
+    settings: Settings,
+    week: IsoWeek,
+    tip_ref: str | None,
+    address: str,
+    now: datetime,
 ) -> TestSend:
-    """Send the week's edition (or the tip that would start it) to ``address`` only."""
+    """Send the next tip to go out (or ``tip_ref``), dated as planned, to ``address`` only.
+
+    Whatever this week's edition did: a test copy is about what goes out next.
+    """
     to = normalise_email(address)
     editions.check_sendable(settings)
-    edition = editions.find(session, week)
-    if edition is not None and tip_ref is None:
-        content, title, edition_id = editions.rendered(edition), edition.subject, edition.id
-    else:
-        tip = editions.choose_tip(session, tip_ref)
-        content = render_edition(settings, tip, send_date=week.day(settings.schedule.day))
-        title, edition_id = tip.title, 0
+    tip, send_date = planning.dated(session, settings, tip_ref, now)
+    content = render_edition(settings, tip, send_date=send_date)
+    title, edition_id = tip.title, 0
     factory = MessageFactory(
         settings, f"test-{week}", edition_id, content, Tokens(settings.require_secret_key())
     )

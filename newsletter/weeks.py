@@ -45,6 +45,25 @@ class IsoWeek:
         """The date of ``weekday`` (mon … sun) in this week."""
         return date.fromisocalendar(self.year, self.week, DAY_NAMES.index(weekday) + 1)
 
+    def following(self) -> IsoWeek:
+        """The next ISO week."""
+        return IsoWeek.of(self.day("mon") + timedelta(days=7))
+
+
+def human_date(day: date) -> str:
+    """``Tue Nov 24, 2026``: how every command shows a date."""
+    return f"{day:%a} {day:%b} {day.day}, {day.year}"
+
+
+def human_moment(moment: datetime) -> str:
+    """``Tue Nov 24, 2026 09:00``, in the moment's own zone."""
+    return f"{human_date(moment.date())} {moment:%H:%M}"
+
+
+def local_date(schedule: ScheduleSection, moment: datetime) -> date:
+    """The calendar day of ``moment`` in the configured time zone."""
+    return moment.astimezone(ZoneInfo(schedule.timezone)).date()
+
 
 def send_moment(schedule: ScheduleSection, week: IsoWeek) -> datetime:
     """When the week's edition is due, in the configured time zone."""

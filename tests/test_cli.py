@@ -47,13 +47,22 @@ def test_init_creates_a_working_folder_and_refuses_to_run_twice(tmp_path: Path) 
     assert (target / "config.toml").is_file()
     assert (target / "newsletter.db").is_file()
     assert (target / "tips" / "identify-your-point-of-empathy.md").is_file()
+    assert (
+        "wrote a sample tip, tips/identify-your-point-of-empathy.md (not queued): queue your own "
+        "with `newsletter tips add FILE`, or this one with "
+        "`newsletter tips add tips/identify-your-point-of-empathy.md`"
+    ) in " ".join(first.stdout.split())
     cwd = Path.cwd()
     os.chdir(target)
     try:
         listing = runner.invoke(app, ["tips", "list", "--json"], env={"NEWSLETTER_CONFIG": ""})
-        assert [t["title"] for t in json.loads(listing.stdout)] == [
-            "Identify Your Point of Empathy"
-        ]
+        assert json.loads(listing.stdout) == [], "a real site's queue starts empty"
+        added = runner.invoke(
+            app,
+            ["tips", "add", "tips/identify-your-point-of-empathy.md"],
+            env={"NEWSLETTER_CONFIG": ""},
+        )
+        assert added.exit_code == 0, "the sample queues as the note says"
     finally:
         os.chdir(cwd)
     config_before = (target / "config.toml").read_bytes()
@@ -82,6 +91,7 @@ def test_init_demo_adds_sample_subscribers(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "added 3 sample subscribers" in result.stdout
+    assert "queued the sample tip: Identify Your Point of Empathy" in result.stdout
     assert 'postal_address = "100 Example Street' in (tmp_path / "config.toml").read_text()
 
 

@@ -168,12 +168,28 @@ def test_example_config_documents_every_key(tmp_path: Path) -> None:
 
     data = tomllib.loads(example_config().read_text(encoding="utf-8"))
     defaults = Settings()
-    for section in ("newsletter", "database", "schedule", "provider", "alerts", "web"):
+    for section in ("newsletter", "database", "schedule", "provider", "alerts", "web", "checks"):
         expected = dataclasses.asdict(getattr(defaults, section))
         assert set(data[section]) == set(expected), section
         for key, value in data[section].items():
             if not (section == "newsletter" and key == "postal_address"):
                 assert value == expected[key], f"[{section}] {key}"
-    assert [(link["label"], link["url"]) for link in data["links"]] == [
-        (link.label, link.url) for link in defaults.links
+    assert "links" not in data, "no [[links]]: the footer defaults to what the app serves"
+    text = example_config().read_text(encoding="utf-8")
+    for link in defaults.links:
+        assert f"{link.label} ({link.url})" in text, "the comment shows the default footer"
+
+
+def test_footer_defaults_to_what_the_app_serves_plus_the_home_page(tmp_path: Path) -> None:
+    from newsletter.config import settings_from_mapping
+
+    plain = settings_from_mapping({}, {})
+    assert [(link.label, link.url) for link in plain.links] == [
+        ("Signup for FREE Tips!", "/signup"),
+        ("Read Past Tips", "/archive"),
     ]
+    home = settings_from_mapping({"newsletter": {"site_url": "https://www.example.com"}}, {})
+    assert home.links[-1].label == "Visit Our Home Page"
+    assert home.links[-1].url == "https://www.example.com"
+    with pytest.raises(ConfigError, match=r"\[newsletter\] site_url: must be empty or start"):
+        settings_from_mapping({"newsletter": {"site_url": "www.example.com"}}, {})

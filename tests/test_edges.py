@@ -161,7 +161,7 @@ def test_a_taken_batch_whose_answer_was_lost_is_retried_under_its_own_key(
     resend.die_after = 100  # takes the first batch, drops the connection, refuses for a while
     resend.down_for = 1.0
     use_fake(project, resend, batch_size=100, concurrency=2, max_attempts=40, retry_cap_seconds=0.2)
-    result = project.run("send", "--week", WEEK)
+    result = project.run("send", "--week", WEEK, "--yes")
     assert result.exit_code == 0, result.output
     exactly_once(resend, addresses)
     assert statuses(project) == {"sent": 500}
@@ -175,12 +175,12 @@ def test_refusals_after_a_lost_answer_hold_the_batch_for_its_own_key(
     addresses = queue_and_subscribe(project, 300)
     resend.script = ["drop", 429]  # taken but unanswered, then a certain refusal
     use_fake(project, resend, batch_size=100, concurrency=1, max_attempts=2, retry_cap_seconds=0.01)
-    first = project.run("send", "--week", WEEK)
+    first = project.run("send", "--week", WEEK, "--yes")
     assert first.exit_code == 4, first.output
     assert "is unfinished: 200 pending, 100 claimed" in first.stderr
     assert statuses(project) == {"pending": 200, "claimed": 100}, "held, never released"
     held_key = resend.seen_keys[0]
-    second = project.run("send", "--week", WEEK)
+    second = project.run("send", "--week", WEEK, "--yes")
     assert second.exit_code == 0, second.output
     # (the 429 was refused before the key was looked at)
     assert resend.seen_keys.count(held_key) == 2, "resent under the same key"
@@ -196,7 +196,7 @@ def test_sigterm_while_backing_off_after_a_lost_answer_never_doubles(
     resend.script = ["drop"] + [429] * 50  # taken, answer lost, then refused again and again
     resend.retry_after = "1"
     use_fake(project, resend, batch_size=100, concurrency=1, max_attempts=50)
-    proc = process(project, "send", "--week", WEEK)
+    proc = process(project, "send", "--week", WEEK, "--yes")
     wait_until(lambda: resend.calls >= 3)
     time.sleep(0.3)  # waiting the second Retry-After
     proc.send_signal(signal.SIGTERM)
@@ -206,7 +206,7 @@ def test_sigterm_while_backing_off_after_a_lost_answer_never_doubles(
     assert "Traceback" not in err
     assert statuses(project)["claimed"] == 100
     resend.script = []
-    again = project.run("send", "--week", WEEK)
+    again = project.run("send", "--week", WEEK, "--yes")
     assert again.exit_code == 0, again.output
     exactly_once(resend, addresses)
 
@@ -222,7 +222,7 @@ def test_a_lost_answer_without_dedupe_is_in_doubt_and_never_resent(
     postmark.after = {2: lost} if lost != "drop" else {2: "drop"}
     use_fake(project, postmark, batch_size=100, concurrency=1)
     postmark.after = {2: lost}
-    result = project.run("send", "--week", WEEK)
+    result = project.run("send", "--week", WEEK, "--yes")
     assert result.exit_code == 3, result.output
     assert "200 deliveries are in doubt" in result.stderr  # calls 2 and 4 of 5
     assert "Traceback" not in result.output
@@ -230,7 +230,7 @@ def test_a_lost_answer_without_dedupe_is_in_doubt_and_never_resent(
     doubtful = in_doubt(project)
     assert len(doubtful) == 200
     assert statuses(project) == {"sent": 300, "in_doubt": 200}
-    again = project.run("send", "--week", WEEK)
+    again = project.run("send", "--week", WEEK, "--yes")
     assert again.exit_code == 3
     exactly_once(postmark, addresses)
 
@@ -242,7 +242,7 @@ def test_a_lost_answer_with_dedupe_is_resent_under_its_key(
     addresses = queue_and_subscribe(project, 500)
     resend.after = {2: lost}
     use_fake(project, resend, batch_size=100, concurrency=1, max_attempts=5)
-    result = project.run("send", "--week", WEEK)
+    result = project.run("send", "--week", WEEK, "--yes")
     assert result.exit_code == 0, result.output
     exactly_once(resend, addresses)
     assert statuses(project) == {"sent": 500}
@@ -254,13 +254,13 @@ def test_a_2xx_that_is_not_json_stops_the_send_with_that_batch_in_doubt(
     addresses = queue_and_subscribe(project, 300)
     postmark.after = {2: "garbage"}
     use_fake(project, postmark, batch_size=100, concurrency=1)
-    result = project.run("send", "--week", WEEK)
+    result = project.run("send", "--week", WEEK, "--yes")
     assert result.exit_code == 4, result.output
     assert "stopped: postmark: unexpected answer (HTTP 200)" in result.stderr
     assert "Traceback" not in result.output
     assert statuses(project) == {"sent": 100, "in_doubt": 100, "pending": 100}
     postmark.after = {}
-    again = project.run("send", "--week", WEEK)
+    again = project.run("send", "--week", WEEK, "--yes")
     assert again.exit_code == 3, again.output
     exactly_once(postmark, addresses)
 
@@ -285,14 +285,14 @@ def test_a_sender_killed_and_restarted_as_pid_1_leaves_nobody_behind(project: Pr
     project.provider(rate_limit=200, batch_size=10, concurrency=2, lease_seconds=3)
     kills = 0
     for _ in range(4):
-        proc = process(project, "send", "--week", WEEK, pid1=True)
+        proc = process(project, "send", "--week", WEEK, "--yes", pid1=True)
         time.sleep(0.8)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)  # unshare's child, PID 1, dies with it
             kills += 1
         proc.communicate(timeout=60)
     assert kills >= 3
-    final = process(project, "send", "--week", WEEK, pid1=True)
+    final = process(project, "send", "--week", WEEK, "--yes", pid1=True)
     _out, err = final.communicate(timeout=120)
     assert final.returncode == 0, err
     received = Counter(
@@ -321,7 +321,7 @@ def test_claims_of_a_run_with_our_own_pid_are_taken_over_once_it_stops_beating(
         )
     assert project.rows("runners")[0]["pid"] == os.getpid()
     started = time.monotonic()
-    result = project.run("send", "--week", WEEK)
+    result = project.run("send", "--week", WEEK, "--yes")
     assert result.exit_code == 0, result.output
     assert time.monotonic() - started >= 2.5, "the dead run was given its grace"
     assert statuses(project) == {"sent": 40}
@@ -355,7 +355,7 @@ def test_a_run_that_stops_beating_mid_send_is_covered_while_sending(
                 .where(Delivery.id > n * 50, Delivery.id <= (n + 1) * 50)
                 .values(status="claimed", claimed_by="other-host-run", batch_key=f"{WEEK}/{key}")
             )
-    result = project.run("send", "--week", WEEK)
+    result = project.run("send", "--week", WEEK, "--yes")
     assert result.exit_code == 3, result.output  # its two batches may have gone: reported
     assert "100 deliveries are in doubt" in result.stderr
     assert statuses(project) == {"sent": 200, "in_doubt": 100}
@@ -387,7 +387,7 @@ def test_a_key_refused_as_reused_is_reported_never_taken_for_sent(
             )
         )
     resend.keys[f"{WEEK}/reused"] = ("another payload", None)  # type: ignore[assignment]
-    result = project.run("send", "--week", WEEK)
+    result = project.run("send", "--week", WEEK, "--yes")
     assert result.exit_code == 3, result.output
     shown = json.loads(project.run("editions", "show", WEEK, "--json").stdout)
     reasons = {p["reason"] for p in shown["problems"]}
@@ -453,7 +453,7 @@ def test_a_locked_database_is_one_line_for_send_and_an_alert_for_the_runner(
     locker = sqlite3.connect(project.engine.url.database or "")
     locker.execute("BEGIN EXCLUSIVE")
     try:
-        result = project.run("send", "--week", WEEK)
+        result = project.run("send", "--week", WEEK, "--yes")
         assert result.exit_code == 1
         assert result.stderr.strip() == "error: the database failed: database is locked"
         engine = db.make_engine(project.engine.url)
@@ -479,7 +479,7 @@ def test_postgresql_connections_terminated_mid_send_stop_it_in_one_line(project:
     project.config.write_text(
         project.config.read_text().replace(url, url + "&application_name=victim")
     )
-    proc = process(project, "send", "--week", WEEK)
+    proc = process(project, "send", "--week", WEEK, "--yes")
     wait_until(lambda: len(list((project.dir / "outbox" / WEEK).glob("[0-9]*.eml"))) >= 50)
     with project.engine.connect() as conn:
         conn.execute(
@@ -493,7 +493,7 @@ def test_postgresql_connections_terminated_mid_send_stop_it_in_one_line(project:
     assert proc.returncode == 4, err
     assert "Traceback" not in err
     assert "stopped: the database failed:" in err
-    again = project.run("send", "--week", WEEK)
+    again = project.run("send", "--week", WEEK, "--yes")
     assert again.exit_code == 0, again.output
     assert statuses(project) == {"sent": 400}
     assert len(list((project.dir / "outbox" / WEEK).glob("[0-9]*.eml"))) == len(addresses)
@@ -511,7 +511,7 @@ def test_a_name_with_a_line_break_fails_that_delivery_alone(project: Project) ->
             .values(first_name="Evil\r\nBcc: everyone@example.net")
         )
     project.provider(batch_size=10)
-    result = project.run("send", "--week", WEEK)
+    result = project.run("send", "--week", WEEK, "--yes")
     assert result.exit_code == 3, result.output
     assert "1 deliveries failed" in result.stderr
     shown = json.loads(project.run("editions", "show", WEEK, "--json").stdout)
@@ -521,7 +521,7 @@ def test_a_name_with_a_line_break_fails_that_delivery_alone(project: Project) ->
     assert statuses(project) == {"sent": 29, "failed": 1}
     files = list((project.dir / "outbox" / WEEK).glob("[0-9]*.eml"))
     assert len(files) == len(addresses) - 1
-    assert project.run("send", "--week", WEEK).exit_code == 3, "a rerun does not crash either"
+    assert project.run("send", "--week", WEEK, "--yes").exit_code == 3, "a rerun does not crash either"
 
 
 @pytest.mark.parametrize("key", ["from_name", "subject", "name"])
@@ -533,7 +533,7 @@ def test_header_values_with_line_breaks_are_refused_when_the_config_loads(
             "[newsletter]\n", f'[newsletter]\n{key} = "Tips\\r\\nBcc: all@example.net"\n'
         )
     )
-    result = project.run("send", "--week", WEEK)
+    result = project.run("send", "--week", WEEK, "--yes")
     assert result.exit_code == 1
     assert result.stderr.strip() == (
         f"error: [newsletter] {key}: must be one line without control characters "
@@ -565,7 +565,7 @@ def test_a_takeover_skips_who_unsubscribed_since_the_claim(
             )
         )
     assert project.run("subscribers", "unsubscribe", "reader4@example.com").exit_code == 0
-    result = project.run("send", "--week", WEEK)
+    result = project.run("send", "--week", WEEK, "--yes")
     assert result.exit_code == 0, result.output
     assert "reader4@example.com" not in resend.counts()
     assert statuses(project) == {"sent": 19, "skipped": 1}
@@ -602,7 +602,7 @@ def test_status_lists_unfinished_editions_and_check_fails_for_monitors(
     queue_and_subscribe(project, 20)
     use_fake(project, postmark)
     project.env["NEWSLETTER_API_KEY"] = "wrong-key-4242"
-    assert project.run("send", "--week", "2026-W46").exit_code == 4
+    assert project.run("send", "--week", "2026-W46", "--yes").exit_code == 4
     with project.engine.begin() as conn:  # it has been unfinished for a while
         conn.execute(update(Edition).values(created_at=datetime.now(UTC) - timedelta(days=3)))
     shown = project.run("status")
@@ -669,7 +669,7 @@ def test_a_key_echoed_by_the_provider_is_never_shown_stored_or_alerted(
         alerts_to(project, sink)
         project.env["NEWSLETTER_API_KEY"] = secret
         caplog.set_level("DEBUG")
-        result = project.run("send", "--week", WEEK)
+        result = project.run("send", "--week", WEEK, "--yes")
         check = project.run("providers", "check")
         run_week(project.settings, project.engine, TUESDAY_0900)
     finally:
@@ -716,7 +716,7 @@ def test_kill_9_loop_with_an_idempotent_provider_behind_a_lossy_gateway(
     kills = 0
     codes = []
     for n in range(8):
-        proc = process(project, "send", "--week", WEEK)
+        proc = process(project, "send", "--week", WEEK, "--yes")
         time.sleep(0.3 + 0.1 * n)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
@@ -726,7 +726,7 @@ def test_kill_9_loop_with_an_idempotent_provider_behind_a_lossy_gateway(
         assert "Traceback" not in err
     assert kills >= 5
     assert set(codes) <= {-9, 0, 4}
-    final = process(project, "send", "--week", WEEK)
+    final = process(project, "send", "--week", WEEK, "--yes")
     _out, err = final.communicate(timeout=120)
     assert final.returncode == 0, err
     exactly_once(resend, addresses)

@@ -41,7 +41,9 @@ def test_preview_prints_the_next_tip_dated_for_the_next_send(queued: Project) ->
     assert "Tuesday, November 24, 2026" in result.stdout
     text = queued.run("preview", "delight-your-customers", "--text", "--name", "Ann")
     assert text.stdout.startswith("Customer Service Tip of the Week\n")
-    assert "Delight Your Customers\nTuesday, November 24, 2026\n\nHi Ann," in text.stdout
+    assert "Delight Your Customers\nTuesday, December 1, 2026\n\nHi Ann," in text.stdout, (
+        "a named tip is dated for the week the calendar plans it"
+    )
 
 
 def test_preview_writes_a_file_and_changes_nothing(queued: Project) -> None:

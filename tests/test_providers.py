@@ -45,7 +45,7 @@ def test_3000_recipients_each_get_exactly_one_message_with_our_headers(
 ) -> None:
     addresses = subscribe(project, 3000)
     use_fake(project, fake)
-    result = project.run("send", "--week", WEEK)
+    result = project.run("send", "--week", WEEK, "--yes")
     assert result.exit_code == 0, result.output
     counts = fake.counts()
     assert sorted(counts) == sorted(addresses)
@@ -76,7 +76,7 @@ def test_a_fault_storm_still_sends_exactly_once(project: Project, fake: Fake) ->
     addresses = subscribe(project, 600)
     fake.every = {7: 429, 11: 500}
     use_fake(project, fake, batch_size=20, max_attempts=10)
-    result = project.run("send", "--week", WEEK)
+    result = project.run("send", "--week", WEEK, "--yes")
     assert result.exit_code == 0, result.output
     assert fake.calls > 30
     counts = fake.counts()
@@ -89,7 +89,7 @@ def test_the_provider_dying_mid_send_then_coming_back(project: Project, fake: Fa
     fake.die_after = 1200
     fake.down_for = 0.6
     use_fake(project, fake, batch_size=100, concurrency=2, max_attempts=40)
-    first = project.run("send", "--week", WEEK)
+    first = project.run("send", "--week", WEEK, "--yes")
     doubtful = in_doubt(project)
     if fake.name == "resend":
         assert first.exit_code == 0, first.output
@@ -98,7 +98,7 @@ def test_the_provider_dying_mid_send_then_coming_back(project: Project, fake: Fa
         assert first.exit_code == 3, first.output
         assert "deliveries are in doubt" in first.stderr
         assert 0 < len(doubtful) <= 2 * 100, "only the batches in flight (concurrency x batch size)"
-        again = project.run("send", "--week", WEEK, "--resend-in-doubt")
+        again = project.run("send", "--week", WEEK, "--yes", "--resend-in-doubt")
         assert again.exit_code == 0, again.output
     counts = fake.counts()
     assert sorted(counts) == sorted(addresses), "everyone got it at least once"
@@ -115,7 +115,7 @@ def test_a_bad_key_stops_the_send_and_never_shows_the_key(
     use_fake(project, fake)
     project.env["NEWSLETTER_API_KEY"] = "wrong-secret-key-987"
     caplog.set_level(logging.DEBUG)
-    result = project.run("send", "--week", WEEK)
+    result = project.run("send", "--week", WEEK, "--yes")
     assert result.exit_code == 4, "the edition is unfinished"
     assert f"stopped: {fake.name}: HTTP 40" in result.stderr
     assert "is unfinished: 50 pending, 0 claimed" in result.stderr
@@ -133,7 +133,7 @@ def test_a_rejected_recipient_fails_alone(project: Project, fake: Fake) -> None:
     subscribe(project, 10)
     fake.reject = {"reader3@example.com"}
     use_fake(project, fake)
-    result = project.run("send", "--week", WEEK)
+    result = project.run("send", "--week", WEEK, "--yes")
     assert result.exit_code == 3
     assert "1 deliveries failed" in result.stderr
     assert "reader3@example.com" not in fake.counts()

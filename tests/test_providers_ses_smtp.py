@@ -73,7 +73,7 @@ def test_ses_sends_each_message_signed_once_with_our_headers(
     check = project.run("providers", "check")
     assert check.exit_code == 0, check.output
     assert "tips@example.com" in check.stdout
-    result = project.run("send", "--week", WEEK)
+    result = project.run("send", "--week", WEEK, "--yes")
     assert result.exit_code == 0, result.output
     data = json.load(urllib.request.urlopen(f"{moto}/moto-api/data.json"))  # noqa: S310 (loopback)
     sent = [parse(m["raw_data"]) for m in data["ses"]["RawMessage"]]
@@ -141,7 +141,7 @@ def test_smtp_sends_over_one_connection_per_thread_and_fails_refused_recipients_
     addresses = subscribe(project, 60)
     project.provider(name="smtp", api_base=f"smtp://127.0.0.1:{port}", concurrency=2)
     assert project.run("providers", "check").exit_code == 0
-    result = project.run("send", "--week", WEEK)
+    result = project.run("send", "--week", WEEK, "--yes")
     assert result.exit_code == 3, result.output
     counts = Counter(str(m["To"].addresses[0].addr_spec) for m in recorder.messages)
     assert sorted(counts) == sorted(a for a in addresses if a != "reader7@example.com")
@@ -159,7 +159,7 @@ def test_smtp_unreachable_server_leaves_everything_pending(project: Project) -> 
         max_attempts=2,
         retry_cap_seconds=0.01,
     )
-    result = project.run("send", "--week", WEEK)
+    result = project.run("send", "--week", WEEK, "--yes")
     assert result.exit_code == 4, "unfinished"
     assert "stopped: smtp: cannot connect to 127.0.0.1" in result.stderr
     counts = json.loads(project.run("editions", "show", WEEK, "--json").stdout)["counts"]

@@ -109,7 +109,9 @@ def test_the_footer_has_links_archive_address_and_unsubscribe() -> None:
     doc = lxml_html.fromstring(html)
     links = {a.text_content(): a.get("href") for a in doc.iter("a")}
     assert links["Signup for FREE Tips!"] == "https://tips.example.com/signup"
-    assert links["Visit Our Home Page"] == "https://tips.example.com/"
+    assert links["Read Past Tips"] == "https://tips.example.com/archive"
+    assert "Visit Our Home Page" not in links, "no home link without [newsletter] site_url"
+    assert "Contact Us" not in links, "no link to a page this app does not serve"
     assert links["View this tip in your browser"] == "https://tips.example.com/archive/identify"
     assert links["Unsubscribe"] == "https://tips.example.com/u/ABC"
     assert "100 Test Street, Springfield" in doc.find_class("footer")[0].text_content()

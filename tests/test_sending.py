@@ -73,7 +73,7 @@ def test_every_active_subscriber_gets_one_complete_message(project: Project) -> 
     addresses = setup_list(project, 4)
     project.run("subscribers", "add", "gone@example.com")
     project.run("subscribers", "unsubscribe", "gone@example.com")
-    result = project.run("send", "--week", WEEK)
+    result = project.run("send", "--week", WEEK, "--yes")
     assert result.exit_code == 0, result.output
     assert (
         f"Edition {WEEK} (Tip Number 0): 4 sent, 0 failed, 0 in doubt, 0 skipped of 4"
@@ -106,9 +106,9 @@ def test_every_active_subscriber_gets_one_complete_message(project: Project) -> 
 
 def test_a_rerun_says_already_sent_and_sends_nothing(project: Project) -> None:
     setup_list(project, 3, tips=2)
-    assert project.run("send", "--week", WEEK).exit_code == 0
+    assert project.run("send", "--week", WEEK, "--yes").exit_code == 0
     before = {p: p.stat().st_mtime_ns for p in (project.dir / "outbox" / WEEK).glob("*.eml")}
-    again = project.run("send", "--week", WEEK)
+    again = project.run("send", "--week", WEEK, "--yes")
     assert again.exit_code == 0
     assert again.stdout.strip() == f"Edition {WEEK} already sent to 3 subscribers"
     assert {
@@ -122,7 +122,7 @@ def test_a_rerun_says_already_sent_and_sends_nothing(project: Project) -> None:
 def test_an_empty_queue_is_a_clear_error_and_writes_nothing(project: Project) -> None:
     project.run("subscribers", "add", "ann@example.com")
     before = project.snapshot()
-    result = project.run("send", "--week", WEEK)
+    result = project.run("send", "--week", WEEK, "--yes")
     assert result.exit_code == 1
     assert (
         result.stderr.strip()
@@ -139,7 +139,7 @@ def test_no_postal_address_is_refused_before_anything_is_written(project: Projec
         )
     )
     before = project.snapshot()
-    result = project.run("send", "--week", WEEK)
+    result = project.run("send", "--week", WEEK, "--yes")
     assert result.exit_code == 1
     assert "postal_address is not set" in result.stderr
     assert project.snapshot() == before
@@ -150,7 +150,7 @@ def test_no_signing_key_is_refused_before_anything_is_written(project: Project) 
     setup_list(project, 2)
     project.env.pop("NEWSLETTER_SECRET_KEY")
     before = project.snapshot()
-    result = project.run("send", "--week", WEEK)
+    result = project.run("send", "--week", WEEK, "--yes")
     assert result.exit_code == 1
     assert "NEWSLETTER_SECRET_KEY is not set" in result.stderr
     assert project.snapshot() == before
@@ -159,7 +159,7 @@ def test_no_signing_key_is_refused_before_anything_is_written(project: Project) 
 def test_dry_run_and_test_to_change_nothing_in_the_ledger(project: Project) -> None:
     setup_list(project, 7)
     before = project.snapshot()
-    dry = project.run("send", "--week", WEEK, "--dry-run")
+    dry = project.run("send", "--week", WEEK, "--yes", "--dry-run")
     assert dry.exit_code == 0
     assert dry.stdout.splitlines() == [
         f"dry run: would start edition {WEEK}: Tip Number 0",
@@ -167,7 +167,7 @@ def test_dry_run_and_test_to_change_nothing_in_the_ledger(project: Project) -> N
         *[f"  person{i}@example.com" for i in range(5)],
         "  … and 2 more",
     ]
-    test = project.run("send", "--week", WEEK, "--test-to", "Boss@Example.com")
+    test = project.run("send", "--week", WEEK, "--yes", "--test-to", "Boss@Example.com")
     assert test.exit_code == 0, test.output
     assert project.snapshot() == before
     (copy,) = outbox(project, f"test-{WEEK}")["boss@example.com"]
@@ -183,7 +183,7 @@ def test_a_subscriber_who_unsubscribes_mid_send_is_skipped(project: Project) -> 
 
     open_edition(database.session_factory(project.engine), project.settings, IsoWeek.parse(WEEK))
     project.run("subscribers", "unsubscribe", "person1@example.com")
-    result = project.run("send", "--week", WEEK)
+    result = project.run("send", "--week", WEEK, "--yes")
     assert result.exit_code == 0, result.output
     assert "2 sent, 0 failed, 0 in doubt, 1 skipped of 3" in result.stdout
     assert sorted(outbox(project)) == ["person0@example.com", "person2@example.com"]
@@ -191,7 +191,7 @@ def test_a_subscriber_who_unsubscribes_mid_send_is_skipped(project: Project) -> 
 
 def test_editions_list_and_show(project: Project) -> None:
     setup_list(project, 2)
-    project.run("send", "--week", WEEK)
+    project.run("send", "--week", WEEK, "--yes")
     listing = json.loads(project.run("editions", "list", "--json").stdout)
     assert [(e["week"], e["status"], e["counts"]["sent"]) for e in listing] == [(WEEK, "sent", 2)]
     shown = json.loads(project.run("editions", "show", WEEK, "--json").stdout)
@@ -342,12 +342,12 @@ def test_a_timeout_without_idempotency_is_in_doubt_and_resent_only_on_request(
         "skipped": 0,
     }
     assert slept == [], "an uncertain call is not retried blindly"
-    result = project.run("send", "--week", WEEK)
+    result = project.run("send", "--week", WEEK, "--yes")
     assert result.exit_code == 3
     assert "2 deliveries are in doubt" in result.stderr
     shown = json.loads(project.run("editions", "show", WEEK, "--json").stdout)
     assert [p["status"] for p in shown["problems"]] == ["in_doubt", "in_doubt"]
-    again = project.run("send", "--week", WEEK, "--resend-in-doubt")
+    again = project.run("send", "--week", WEEK, "--yes", "--resend-in-doubt")
     assert again.exit_code == 0, again.output
     assert statuses(project) == {"sent": 4}
 
@@ -433,7 +433,7 @@ def newsletter_process(project: Project, *args: str) -> subprocess.Popen[bytes]:
 def test_two_senders_started_together_make_one_edition(project: Project) -> None:
     addresses = setup_list(project, 300, tips=2)
     project.provider(batch_size=10, concurrency=2)
-    procs = [newsletter_process(project, "send", "--week", WEEK) for _ in range(2)]
+    procs = [newsletter_process(project, "send", "--week", WEEK, "--yes") for _ in range(2)]
     outputs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
     assert len(project.rows("editions")) == 1
@@ -454,14 +454,14 @@ def test_kill_9_at_random_moments_then_rerun_sends_everyone_exactly_once(project
     rng = random.Random(48)
     kills = 0
     for _ in range(10):
-        proc = newsletter_process(project, "send", "--week", WEEK)
+        proc = newsletter_process(project, "send", "--week", WEEK, "--yes")
         time.sleep(rng.uniform(0.3, 1.2))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
         proc.communicate(timeout=60)
     assert kills >= 5, "most runs were killed mid-send"
-    final = newsletter_process(project, "send", "--week", WEEK)
+    final = newsletter_process(project, "send", "--week", WEEK, "--yes")
     _out, err = final.communicate(timeout=120)
     assert final.returncode == 0, err.decode()
     received = outbox(project)

@@ -76,7 +76,8 @@ def test_unsubscribe_from_a_real_email_in_a_real_browser(
     )
     project.run("tips", "add", "tips/t.md")
     project.run("subscribers", "add", "ann.reader@example.com", "--name", "Ann")
-    assert project.run("send", "--week", "2026-W48").exit_code == 0
+    # --yes: once 2026-W48 is past, a first send of it must be confirmed.
+    assert project.run("send", "--week", "2026-W48", "--yes").exit_code == 0
     (message_file,) = (project.dir / "outbox" / "2026-W48").glob("[0-9]*.eml")
     link = str(eml(message_file)["List-Unsubscribe"]).strip().strip("<>")
     with chromium() as browser:

@@ -11,6 +11,9 @@ import logging
 import click
 
 from newsletter.cli import (
+    archive_cmd,
+    calendar_cmd,
+    check_cmd,
     db_cmd,
     editions_cmd,
     init_cmd,
@@ -59,6 +62,9 @@ app.add_command(run_cmd.run)
 app.add_command(serve_cmd.serve)
 app.add_command(db_cmd.db)
 app.add_command(tips_cmd.tips)
+app.add_command(calendar_cmd.calendar)
+app.add_command(archive_cmd.archive)
+app.add_command(check_cmd.check)
 app.add_command(subscribers_cmd.subscribers)
 
 

@@ -2,26 +2,37 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import click
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 from sqlalchemy import select
 
 from newsletter import editions as editions_lib
 from newsletter import ledger
 from newsletter.cli._app import State, out_console, pass_state, print_json, say
+from newsletter.config import ScheduleSection
 from newsletter.models import Edition, Tip
+from newsletter.weeks import human_date, local_date
 
 
-def edition_dict(edition: Edition, tip: Tip | None, counts: dict[str, int]) -> dict[str, Any]:
-    """An edition as JSON-friendly data."""
+def edition_dict(
+    edition: Edition,
+    tip: Tip | None,
+    counts: dict[str, int],
+    schedule: ScheduleSection | None = None,
+) -> dict[str, Any]:
+    """An edition as JSON-friendly data; ``date`` is the day it went out in ``schedule``'s zone."""
     seconds = (
         (edition.finished_at - edition.created_at).total_seconds() if edition.finished_at else None
     )
+    sent_at = edition.sent_at or edition.created_at
     return {
         "week": edition.week,
+        "date": local_date(schedule or ScheduleSection(), sent_at).isoformat(),
+        "sent_at": sent_at.isoformat(),
         "tip": tip.slug if tip else None,
         "title": tip.title if tip else None,
         "subject": edition.subject,
@@ -50,7 +61,9 @@ def list_(st: State, as_json: bool) -> None:
     """
     with st.session() as session:
         rows = [
-            edition_dict(e, session.get(Tip, e.tip_id), ledger.counts(session, e.id))
+            edition_dict(
+                e, session.get(Tip, e.tip_id), ledger.counts(session, e.id), st.settings.schedule
+            )
             for e in session.scalars(select(Edition).order_by(Edition.week.desc()))
         ]
     if as_json:
@@ -60,9 +73,11 @@ def list_(st: State, as_json: bool) -> None:
         say("no editions yet: `newsletter send` starts this week's")
         return
     table = Table("week", "title", "status", "sent", "failed", "in doubt", "skipped", "pending")
+    table.columns.insert(0, Column("date", no_wrap=True))
     for r in rows:
         c = r["counts"]
         table.add_row(
+            human_date(date.fromisoformat(r["date"])),
             r["week"],
             escape(r["title"] or ""),
             r["status"],
@@ -87,7 +102,10 @@ def show(st: State, week: str, as_json: bool) -> None:
     with st.session() as session:
         edition = editions_lib.get(session, week)
         data = edition_dict(
-            edition, session.get(Tip, edition.tip_id), ledger.counts(session, edition.id)
+            edition,
+            session.get(Tip, edition.tip_id),
+            ledger.counts(session, edition.id),
+            st.settings.schedule,
         )
         data["problems"] = [
             {"email": email, "status": status, "reason": reason}
@@ -97,7 +115,8 @@ def show(st: State, week: str, as_json: bool) -> None:
         print_json(data)
         return
     c = data["counts"]
-    say(f"[bold]{data['week']}[/bold]: {escape(data['title'] or '')} ({data['status']})")
+    day = human_date(date.fromisoformat(data["date"]))
+    say(f"[bold]{data['week']}[/bold], {day}: {escape(data['title'] or '')} ({data['status']})")
     say(f"subject:    {escape(data['subject'])}")
     say(f"recipients: {data['recipients']}")
     say("deliveries: " + ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in c.items()))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from newsletter import preflight
 from newsletter.cli._app import State, pass_state, say, warn
 from newsletter.models import utcnow
 from newsletter.preview import preview as make_preview
@@ -31,6 +32,8 @@ def preview(
     """
     with st.session() as session:
         result = make_preview(session, st.settings, ref, now=utcnow(), name=name)
+    for problem in preflight.image_problems(st.settings, result.html):
+        warn(f"image will not load: {problem}")
     content = result.text if as_text else result.html
     if open_browser and output is None:
         output = Path("preview.txt" if as_text else "preview.html")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,10 +13,11 @@ import click
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from newsletter import sending, testsend
+from newsletter import preflight, sending, testsend
 from newsletter.cli._app import State, err_console, pass_state, say, warn
 from newsletter.cli.progress import log
-from newsletter.editions import plan
+from newsletter.editions import plan, week_needs_confirmation
+from newsletter.errors import InputError
 from newsletter.models import utcnow
 from newsletter.weeks import IsoWeek, current_week
 
@@ -42,6 +44,8 @@ EXIT_UNFINISHED = 4
 @click.option(
     "--worker", is_flag=True, help="Only join an edition already being sent (another machine)."
 )
+@click.option("--yes", is_flag=True, help="Do not ask before sending a past week's edition.")
+@click.option("--force", is_flag=True, help="Send even when a pre-flight check fails.")
 @pass_state
 def send(
     st: State,
@@ -51,24 +55,46 @@ def send(
     week: str | None,
     resend_in_doubt: bool,
     worker: bool,
+    yes: bool = False,
+    force: bool = False,
 ) -> None:
     """Send this week's edition now, or continue it where it stopped.
 
+    A new edition is checked first (as `newsletter check` does) and not sent when a check fails,
+    unless --force. --week refuses a future week; a past week's first send asks (or --yes).
+    --test-to sends the next tip to go out (or --tip) to one address, whatever this week did.
+
     Exit 0 when every delivery is settled and none failed; 3 when some failed or are in
     doubt; 4 when the send stopped with the edition unfinished (rows still pending, or held
-    by another sender); 1 when it could not start. SIGTERM or Ctrl-C finish the batches in
-    flight, record them, and stop (exit 4).
+    by another sender); 1 when it could not start (a failed check, a refused week, a bad
+    setting). SIGTERM or Ctrl-C finish the batches in flight, record them, and stop (exit 4).
 
     Example: newsletter send --dry-run
     """
     settings = st.settings
-    iso = IsoWeek.parse(week) if week else current_week(settings.schedule, utcnow())
+    now = utcnow()
+    iso = IsoWeek.parse(week) if week else current_week(settings.schedule, now)
     engine = st.engine()
     if test_to:
         with st.session() as session:
-            result = testsend.send_test(session, settings, iso, tip_ref, test_to)
+            result = testsend.send_test(session, settings, iso, tip_ref, test_to, now)
         say(f"sent a [TEST] copy of {escape(result.title)} to {result.address} ({result.where})")
         return
+    with st.session() as session:
+        late = week is not None and week_needs_confirmation(session, settings, iso, now)
+    if late and not dry_run and not yes:
+        question = f"{iso} is past and has no edition: send one for it now, dated today?"
+        if not sys.stdin.isatty():
+            raise InputError(f"{question} Add --yes to do so; nothing was sent")
+        if not click.confirm(question, err=True):
+            raise InputError("nothing was sent")
+    if not dry_run:
+        with st.session() as session:
+            outcome = preflight.before_send(session, settings, iso, tip_ref, now)
+        for line in outcome.warnings:
+            warn(line)
+        if outcome.failures and not force:
+            raise InputError("\n".join([*outcome.failures, preflight.REFUSED]))
     if dry_run:
         with st.session() as session:
             p = plan(session, settings, iso, tip_ref)

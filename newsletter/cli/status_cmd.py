@@ -9,7 +9,7 @@ from rich.markup import escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newsletter import db, health, ledger, runners, subscribers, tips
+from newsletter import db, health, ledger, planning, runners, subscribers, tips
 from newsletter.cli._app import State, err_console, pass_state, print_json, say
 from newsletter.models import Edition, Tip, utcnow
 from newsletter.scheduler import next_run
@@ -35,7 +35,8 @@ def status(st: State, as_json: bool, check: bool) -> None:
     """
     now = utcnow()
     with st.session() as session:
-        next_tip = tips.next_queued(session)
+        slot = planning.next_up(session, st.settings, now)
+        next_tip = slot.tip if slot else None
         report: dict[str, Any] = {
             "database": db.mask_url(st.engine().url),
             "config": str(st.settings.source) if st.settings.source else None,

@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from newsletter import db, health
@@ -60,8 +60,10 @@ def create_app(settings: Settings, engine: Engine, **webhook_options: Any) -> St
         Route("/signup", signup.submit(ctx), methods=["POST"]),
         Route("/archive", archive.listing(ctx)),
         Route("/archive/{slug}", archive.tip_page(ctx)),
-        Route("/category/{name}", archive.category(ctx)),
+        Route("/categories", archive.category_index(ctx)),
+        Route("/category/{name:path}", archive.category(ctx)),
         Route("/feed.xml", archive.feed(ctx)),
+        Route("/media/{path:path}", archive.media(ctx)),
         Route("/webhooks/{provider}", webhooks.endpoint(ctx, **webhook_options), methods=["POST"]),
         Route("/healthz", healthz(ctx)),
         Mount("/static", StaticFiles(directory=str(static)), name="static"),
@@ -71,6 +73,9 @@ def create_app(settings: Settings, engine: Engine, **webhook_options: Any) -> St
         status = exc.status_code if isinstance(exc, HTTPException) else 404
         if status == 405:
             return PlainTextResponse("Method not allowed", status_code=405)
+        without_slash = _route_without_slash(routes, request)
+        if without_slash is not None:
+            return RedirectResponse(ctx.pages.absolute(without_slash), status_code=308)
         return ctx.pages.message("Page not found", "There is nothing at this address.", status=404)
 
     async def server_error(request: Request, exc: Exception) -> Response:
@@ -95,8 +100,24 @@ def create_app(settings: Settings, engine: Engine, **webhook_options: Any) -> St
         lifespan=lifespan,
     )
     app.state.context = ctx
+    # Starlette's own trailing-slash redirect is built from the request's Host header (an open
+    # redirect behind a proxy that passes Host on); ours is built from base_url.
+    app.router.redirect_slashes = False
     app.add_middleware(Security)
     return app
+
+
+def _route_without_slash(routes: list[BaseRoute], request: Request) -> str | None:
+    """``archive?page=2`` for a GET of ``/archive/?page=2`` when ``/archive`` is a route."""
+    path = request.url.path
+    if request.method not in ("GET", "HEAD") or len(path) < 2 or not path.endswith("/"):
+        return None
+    stripped = path.rstrip("/")
+    scope = {**request.scope, "path": stripped}
+    if not any(route.matches(scope)[0] == Match.FULL for route in routes):
+        return None
+    query = request.url.query
+    return stripped.lstrip("/") + (f"?{query}" if query else "")
 
 
 def healthz(ctx: WebContext) -> Any:
