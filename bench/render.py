@@ -15,7 +15,8 @@ import time
 from datetime import date
 
 from newsletter.config import settings_from_mapping
-from newsletter.render import Personaliser, render_edition
+from newsletter.content import Body
+from newsletter.render import render_edition
 from newsletter.tips import TipDraft
 from newsletter.tokens import UNSUBSCRIBE, Tokens
 
@@ -56,19 +57,21 @@ def main() -> None:
         start = time.perf_counter()
         rendered = render_edition(settings, tip, send_date=date(2026, 1, 27))
         renders.append(time.perf_counter() - start)
-    fill = Personaliser(rendered)
+    fill = Body.of(rendered)
     tokens = Tokens(["k" * 32])
     url = "https://tips.example.com/u/"
     only, with_token = [], []
     for i in range(args.recipients):
         start = time.perf_counter()
-        fill.html(name="Ann", unsubscribe_url=url + "x")
-        fill.text(name="Ann", unsubscribe_url=url + "x")
+        fields = {"greeting": "Hi Ann,", "unsubscribe_url": url + "x"}
+        fill.html(fields)
+        fill.text(fields)
         only.append(time.perf_counter() - start)
         start = time.perf_counter()
         link = url + tokens.make(UNSUBSCRIBE, i, 42)
-        fill.html(name="Ann", unsubscribe_url=link)
-        fill.text(name="Ann", unsubscribe_url=link)
+        fields = {"greeting": "Hi Ann,", "unsubscribe_url": link}
+        fill.html(fields)
+        fill.text(fields)
         with_token.append(time.perf_counter() - start)
     print(
         f"tip: {len(tip.body_md.split())} words; email HTML {len(rendered.html):,} bytes, text {len(rendered.text):,} bytes"

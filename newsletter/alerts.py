@@ -25,8 +25,8 @@ from sqlalchemy import Engine
 
 from newsletter import db
 from newsletter.config import Settings
+from newsletter.messages import one_off
 from newsletter.models import Alert, utcnow
-from newsletter.providers.base import Message
 from newsletter.redaction import Redactor
 
 log = logging.getLogger("newsletter.alerts")
@@ -88,13 +88,13 @@ def _channel(target: str, send: Callable[[], None]) -> str:
 def _email(settings: Settings, subject: str, body: str) -> None:
     from newsletter.providers.registry import make_provider
 
-    message = Message(
+    message = one_off(
+        settings,
+        settings.alert_email,
+        f"[{settings.newsletter.name}] {subject}",
+        f"<p>{html.escape(body)}</p>",
+        body + "\n",
         delivery_id=int(time.time() * 1000),
-        to=settings.alert_email,
-        subject=f"[{settings.newsletter.name}] {subject}",
-        html=f"<p>{html.escape(body)}</p>",
-        text=body + "\n",
-        headers={},
         metadata={"edition": "alerts"},
     )
     provider = make_provider(settings)

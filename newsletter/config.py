@@ -74,6 +74,8 @@ class ProviderSection:
     # A sender that has not written its heartbeat for this long is gone: its claims are
     # taken over. It beats every lease_seconds / 5.
     lease_seconds: int = 15
+    smtp_tls: str = "starttls"  # starttls | tls | none (none: a relay on this machine only)
+    smtp_ca_file: str = ""  # a CA bundle to trust (a relay with a private certificate)
 
 
 @dataclass(frozen=True)
@@ -404,6 +406,7 @@ def _validate(s: Settings) -> None:
         raise bad("[schedule] catch_up_hours", "must be 0 or more")
     p = s.provider
     _choice("[provider] name", p.name, PROVIDER_NAMES)
+    _choice("[provider] smtp_tls", p.smtp_tls, ("starttls", "tls", "none"))
     for key, value, low in (
         ("rate_limit", p.rate_limit, 0),
         ("batch_size", p.batch_size, 0),

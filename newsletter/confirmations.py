@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 
 from newsletter.config import Settings
+from newsletter.messages import one_off
 from newsletter.models import Subscriber
 from newsletter.providers.base import Message
-from newsletter.render import absolute
 from newsletter.tokens import CONFIRM, Tokens
+from newsletter.urls import absolute
 
 
 def message(settings: Settings, tokens: Tokens, subscriber: Subscriber, mail_id: int) -> Message:
@@ -29,16 +31,16 @@ def message(settings: Settings, tokens: Tokens, subscriber: Subscriber, mail_id:
         "<p>The link works for 7 days. If you did not sign up, ignore this email: nothing will be "
         f"sent to you.</p><p>{_e(n.from_name)}<br>{_e(n.postal_address)}</p>"
     )
-    return Message(
+    message = one_off(
+        settings,
+        subscriber.email,
+        f"Confirm your subscription to {n.name}",
+        body,
+        text,
         delivery_id=mail_id,
-        to=subscriber.email,
-        to_name=" ".join(p for p in (first, subscriber.last_name) if p),
-        subject=f"Confirm your subscription to {n.name}",
-        html=body,
-        text=text,
-        headers={},
         metadata={"edition": "confirmations"},
     )
+    return replace(message, to_name=" ".join(p for p in (first, subscriber.last_name) if p))
 
 
 def _e(text: str) -> str:

@@ -99,6 +99,17 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise DatabaseError(f"the database failed: {reason(exc)}") from exc
 
 
+@contextmanager
+def connection(engine: Engine) -> Iterator[Connection]:
+    """A Core connection in one transaction (the hot path: no ORM session); the same
+    translation of a lost or locked database as ``transaction``."""
+    try:
+        with engine.begin() as conn:
+            yield conn
+    except (OperationalError, InterfaceError) as exc:
+        raise DatabaseError(f"the database failed: {reason(exc)}") from exc
+
+
 def reason(exc: BaseException) -> str:
     """The first line of what the driver said (or of the exception), for one-line messages."""
     orig = getattr(exc, "orig", None)

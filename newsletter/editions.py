@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from newsletter import ledger, planning, tips
 from newsletter.config import Settings
+from newsletter.content import RenderedEdition
 from newsletter.db import transaction
 from newsletter.errors import ConfigError, InputError
 from newsletter.models import Delivery, Edition, Subscriber, Tip, utcnow
-from newsletter.render import RenderedEdition, render_edition
+from newsletter.render import render_edition
 from newsletter.weeks import IsoWeek, current_week, human_moment, local_date, send_moment
 
 

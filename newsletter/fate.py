@@ -24,8 +24,13 @@ permanent (bad key, nonsense)      HOLD if ambiguous,       IN_DOUBT if ambiguou
                                    else RELEASE; stop       else RELEASE; stop
 =================================  =======================  ============================
 
-"Ambiguous" is this attempt's or any earlier one's. RELEASE puts rows back to ``pending``
-(a later batch gets a new key): only ever when no attempt can have reached the provider.
+"Ambiguous" is this attempt's or any earlier one's. For a provider that sends a batch message
+by message and puts each on record before the next (SMTP, SES), a failure or a takeover
+concerns only the first message not on record: it is decided alone (ambiguous), and the rest
+of the batch, which certainly never left, is decided without doubt.
+
+RELEASE puts rows back to ``pending`` (a later batch gets a new key): only ever when no
+attempt can have reached the provider.
 HOLD keeps the rows claimed under their key; the run ends, its claims go stale, and the
 next sender resends them under the same key, which the provider deduplicates. IN_DOUBT
 is reported and resent only when the operator asks (``send --resend-in-doubt``). "stop"
@@ -83,6 +88,14 @@ def decide(
         # Without dedupe an ambiguous batch is reported at once and the others carry on.
         return Decision(unsafe, stop=dedupes and not may_retry)
     return Decision(Fate.RELEASE, stop=True)
+
+
+def certain(error: ProviderError) -> ProviderError:
+    """The same failure, for messages that certainly never left (a sequential provider's
+    rest of the batch after the message that was on its way)."""
+    return ProviderError(
+        str(error), permanent=error.permanent, retry_after=error.retry_after, ambiguous=False
+    )
 
 
 def holder_stopped(message: str) -> ProviderError:

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, literal, or_, select, update
+from sqlalchemy import Engine, Table, bindparam, case, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsletter import db, runners, subscribers
-from newsletter.models import Delivery, Edition, Runner, Subscriber
+from newsletter.models import Delivery, Edition, Runner, Subscriber, utcnow
 from newsletter.names import PersonName
 from newsletter.providers.base import SendResult
 from newsletter.suppression import SuppressionList
@@ -55,6 +55,11 @@ class Batch:
     @property
     def ids(self) -> list[int]:
         return [r.delivery_id for r in self.rows]
+
+    def split_first(self) -> tuple[Batch, Batch]:
+        """(the first row alone, the others), under the same key."""
+        first = Batch(self.key, self.rows[:1], self.minted_at, self.taken_over)
+        return first, Batch(self.key, self.rows[1:], self.minted_at, self.taken_over)
 
     def without(self, ids: set[int]) -> Batch:
         return Batch(
@@ -104,6 +109,7 @@ class EditionLedger:
         suppressions: SuppressionList,
     ) -> None:
         self.factory = factory
+        self.engine: Engine = factory.kw["bind"]
         self.edition_id = edition_id
         self.week = week
         self.run_id = run_id
@@ -114,8 +120,10 @@ class EditionLedger:
     def claim(self, size: int) -> tuple[Batch | None, int]:
         """Claim up to ``size`` pending rows under a new batch key: (the batch, rows skipped).
 
-        One UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING: atomic on SQLite, and with
-        FOR UPDATE SKIP LOCKED on PostgreSQL, so concurrent senders never claim the same row.
+        One statement, whatever the batch size: UPDATE … WHERE id IN (SELECT … LIMIT n
+        [FOR UPDATE SKIP LOCKED on PostgreSQL]) RETURNING the recipients' addresses and names.
+        Rows whose recipient is no longer active become ``skipped`` in the same statement.
+        Atomic on SQLite, and concurrent senders on PostgreSQL never claim the same row.
         """
         pick = (
             select(Delivery.id)
@@ -125,22 +133,36 @@ class EditionLedger:
             .with_for_update(skip_locked=True)
         )
         key = mint_key(self.week)
-        with db.transaction(self.factory) as session:
-            now = runners.clock(session)
-            ids = session.scalars(
-                update(Delivery)
-                .where(Delivery.id.in_(pick.scalar_subquery()))
-                .values(
-                    status="claimed",
-                    claimed_by=self.run_id,
-                    batch_key=key,
-                    claimed_at=now,
-                    attempts=Delivery.attempts + 1,
-                )
-                .returning(Delivery.id)
-            ).all()
-            rows, skipped = _sendable(session, list(ids))
-        return (Batch(key, rows, now) if rows else None), skipped
+        now = utcnow()
+        active = _recipient(Subscriber.status) == "active"
+        statement = (
+            update(Delivery)
+            .where(Delivery.id.in_(pick.scalar_subquery()))
+            .values(
+                status=case((active, "claimed"), else_="skipped"),
+                claimed_by=case((active, self.run_id), else_=None),
+                batch_key=case((active, key), else_=None),
+                error=case((active, None), else_=NO_LONGER_SUBSCRIBED),
+                claimed_at=now,
+                attempts=Delivery.attempts + 1,
+            )
+            .returning(
+                Delivery.id,
+                Delivery.status,
+                Delivery.subscriber_id,
+                _recipient(Subscriber.email),
+                _recipient(Subscriber.first_name),
+                _recipient(Subscriber.last_name),
+            )
+        )
+        with db.connection(self.engine) as conn:
+            returned = sorted(conn.execute(statement).all())
+        rows = tuple(
+            Claimed(delivery_id, subscriber_id, email, PersonName(first or "", last or ""))
+            for delivery_id, status, subscriber_id, email, first, last in returned
+            if status == "claimed"
+        )
+        return (Batch(key, rows, now) if rows else None), len(returned) - len(rows)
 
     def recheck(self, batch: Batch) -> tuple[Batch, int]:
         """Before any send or resend: rows whose recipient is no longer active are skipped."""
@@ -200,37 +222,42 @@ class EditionLedger:
         doubt meanwhile by a run that took it over: the provider's word beats a guess. An
         address the provider reports as dead makes its subscriber ``bounced``.
         """
+        if not results:
+            return
         table = cast(Table, Delivery.__table__)
         # (no IN here: executemany refuses expanding parameters)
         ours = (table.c.batch_key == batch.key) & (
             (table.c.status == "claimed") | (table.c.status == "in_doubt")
         )
-        sent = [{"_id": r.delivery_id, "_mid": r.provider_message_id} for r in results if r.ok]
-        failed = [{"_id": r.delivery_id, "_error": r.error} for r in results if not r.ok]
-        with db.transaction(self.factory) as session:
-            now = runners.clock(session)
-            if sent:
-                session.execute(
-                    update(table)
-                    .where(table.c.id == bindparam("_id"), ours)
-                    .values(
-                        status="sent",
-                        provider_message_id=bindparam("_mid"),
-                        sent_at=now,
-                        error=None,
-                    ),
-                    sent,
-                )
-            if failed:
-                session.execute(
-                    update(table)
-                    .where(table.c.id == bindparam("_id"), ours)
-                    .values(status="failed", error=bindparam("_error")),
-                    failed,
-                )
-            for result in results:
-                if result.suppressed:
-                    _mark_bounced(session, self.suppressions, result, via=via)
+        now = utcnow()
+        rows = [
+            {
+                "_id": r.delivery_id,
+                "_status": "sent" if r.ok else "failed",
+                "_mid": r.provider_message_id,
+                "_error": r.error,
+                "_at": now if r.ok else None,
+            }
+            for r in results
+        ]
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("_id"), ours)
+            .values(
+                status=bindparam("_status"),
+                provider_message_id=bindparam("_mid"),
+                error=bindparam("_error"),
+                sent_at=bindparam("_at"),
+            )
+        )
+        with db.connection(self.engine) as conn:
+            conn.execute(statement, rows)  # one statement, executed for every row
+            dead = [r for r in results if r.suppressed]
+            if dead:
+                with Session(bind=conn) as session:
+                    for result in dead:
+                        _mark_bounced(session, self.suppressions, result, via=via)
+                    session.flush()
 
     def release(self, batch: Batch, reason: str) -> None:
         """Back to pending, without the key: nothing of this batch went out."""
@@ -267,6 +294,16 @@ class EditionLedger:
         """Who holds the edition's claims, and whether each holder is alive."""
         with db.transaction(self.factory) as session:
             return holdings(session, self.edition_id, grace)
+
+
+def _recipient(column: Any) -> Any:
+    """``column`` of the delivery's subscriber, as a correlated scalar subquery."""
+    return (
+        select(column)
+        .where(Subscriber.id == Delivery.subscriber_id)
+        .correlate(Delivery)
+        .scalar_subquery()
+    )
 
 
 def _sendable(

@@ -1,32 +1,23 @@
-"""One edition, many recipients: the per-recipient ``Message`` and its RFC 5322 form.
+"""One edition, many recipients: each recipient's ``Message``, built from the edition once.
 
 Every message carries the bulk-sender headers: List-Unsubscribe (the recipient's own signed
-link), List-Unsubscribe-Post for RFC 8058 one-click, and a stable List-Id.
+link), List-Unsubscribe-Post for RFC 8058 one-click, and a stable List-Id; From and Reply-To
+come from the settings here, once, and every provider reads them from the message.
 """
 
 from __future__ import annotations
 
-import email.errors
 import re
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import formataddr, formatdate
+from email.utils import formataddr
 
 from newsletter.config import Settings
+from newsletter.content import Body, RenderedEdition
 from newsletter.names import Greeting, PersonName
-from newsletter.providers.base import Message
-from newsletter.render import Personaliser, RenderedEdition, absolute
+from newsletter.providers.base import Message, MessageError
 from newsletter.tokens import UNSUBSCRIBE, Tokens
+from newsletter.urls import absolute
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-class MessageError(ValueError):
-    """One recipient's message cannot be built (a control character in a header value, …).
-
-    That delivery fails alone, with this reason; the edition goes on.
-    """
 
 
 def check_header_value(label: str, value: str) -> None:
@@ -48,6 +39,29 @@ def sender(settings: Settings) -> str:
     return formataddr((settings.newsletter.from_name, settings.newsletter.from_email))
 
 
+def one_off(
+    settings: Settings,
+    to: str,
+    subject: str,
+    html: str,
+    text: str,
+    *,
+    delivery_id: int = 0,
+    metadata: dict[str, str] | None = None,
+) -> Message:
+    """A message outside any edition (an alert, a confirmation), with our From and Reply-To."""
+    return Message(
+        delivery_id=delivery_id,
+        to=to,
+        subject=subject,
+        body=Body(html, text),
+        sender=sender(settings),
+        headers={},
+        reply_to=settings.newsletter.reply_to,
+        metadata=metadata or {},
+    )
+
+
 class MessageFactory:
     """Builds each recipient's message from the edition rendered once."""
 
@@ -59,20 +73,26 @@ class MessageFactory:
         rendered: RenderedEdition,
         tokens: Tokens,
     ) -> None:
-        self._settings = settings
+        self._base_url = settings.newsletter.base_url
         self._week = week
         self._edition_id = edition_id
         self._subject = rendered.subject
-        self._fill = Personaliser(rendered)
+        self._body = Body.of(rendered)
         self._greeting = Greeting.compile(settings.newsletter.greeting)
-        self._rendered = rendered
         self._tokens = tokens
         self._list_id = list_id(settings)
+        self._sender = sender(settings)
+        self._reply_to = settings.newsletter.reply_to
         self._domain = settings.newsletter.from_email.partition("@")[2]
+
+    @property
+    def body(self) -> Body:
+        """The edition's content, shared by every message of it."""
+        return self._body
 
     def unsubscribe_url(self, subscriber_id: int) -> str:
         token = self._tokens.make(UNSUBSCRIBE, subscriber_id, self._edition_id)
-        return absolute(self._settings.newsletter.base_url, f"u/{token}")
+        return absolute(self._base_url, f"u/{token}")
 
     def build(
         self,
@@ -84,65 +104,24 @@ class MessageFactory:
         subject_prefix: str = "",
     ) -> Message:
         """The message for one recipient; ``MessageError`` if it cannot be built."""
+        full_name = name.full()
         check_header_value("address", email)
-        check_header_value("name", name.full())
+        check_header_value("name", full_name)
         url = self.unsubscribe_url(subscriber_id)
-        greeting = self._greeting.text(name)
-        headers = {
-            "List-Unsubscribe": f"<{url}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "List-Id": self._list_id,
-            "Message-ID": f"<{self._week}.{delivery_id}@{self._domain}>",
-        }
-        if self._settings.newsletter.reply_to:
-            headers["Reply-To"] = self._settings.newsletter.reply_to
         return Message(
             delivery_id=delivery_id,
             to=email,
-            to_name=name.full(),
+            to_name=full_name,
             subject=subject_prefix + self._subject,
-            html=self._fill.html(greeting=greeting, unsubscribe_url=url),
-            text=self._fill.text(greeting=greeting, unsubscribe_url=url),
-            headers=headers,
+            body=self._body,
+            fields={"greeting": self._greeting.text(name), "unsubscribe_url": url},
+            sender=self._sender,
+            reply_to=self._reply_to,
+            headers={
+                "List-Unsubscribe": f"<{url}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                "List-Id": self._list_id,
+                "Message-ID": f"<{self._week}.{delivery_id}@{self._domain}>",
+            },
             metadata={"edition": self._week, "delivery": str(delivery_id)},
-            template_html=self._rendered.html,
-            template_text=self._rendered.text,
-            fields={"greeting": greeting, "unsubscribe_url": url},
         )
-
-
-def to_mime(message: Message, from_header: str) -> EmailMessage:
-    """The RFC 5322 message (multipart/alternative: text, then HTML; UTF-8).
-
-    ``MessageError`` when the values cannot make a valid message (the email package refuses
-    header values with line breaks, among others).
-    """
-    try:
-        return _mime(message, from_header)
-    except (ValueError, TypeError, IndexError, email.errors.MessageError) as exc:
-        raise MessageError(f"cannot build the message to {message.to!r}: {exc}") from exc
-
-
-def mime_bytes(message: Message, from_header: str) -> bytes:
-    """``to_mime`` as bytes, with the generator's own checks; ``MessageError`` as there."""
-    try:
-        return _mime(message, from_header).as_bytes()
-    except (ValueError, TypeError, IndexError, email.errors.MessageError) as exc:
-        raise MessageError(f"cannot build the message to {message.to!r}: {exc}") from exc
-
-
-def _mime(message: Message, from_header: str) -> EmailMessage:
-    mime = EmailMessage(policy=SMTP)
-    mime["From"] = from_header
-    mime["To"] = (
-        Address(display_name=message.to_name, addr_spec=message.to)
-        if message.to_name
-        else message.to
-    )
-    mime["Subject"] = message.subject
-    mime["Date"] = formatdate(localtime=False, usegmt=True)
-    for name, value in message.headers.items():
-        mime[name] = value
-    mime.set_content(message.text, subtype="plain", charset="utf-8")
-    mime.add_alternative(message.html, subtype="html", charset="utf-8")
-    return mime

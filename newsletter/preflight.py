@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 
 from newsletter import editions, images, planning, spam
 from newsletter.config import Settings
-from newsletter.messages import MessageFactory, sender, to_mime
+from newsletter.messages import MessageFactory
 from newsletter.models import Tip
 from newsletter.names import PersonName
+from newsletter.providers.mime import message_bytes
 from newsletter.render import render_edition
 from newsletter.tokens import Tokens
 from newsletter.weeks import IsoWeek, local_date
@@ -99,7 +100,7 @@ def check_tip(settings: Settings, tip: Tip, day: date, *, network: bool = True) 
         _alt_text(found.images),
         _images(settings, found, network=network and settings.checks.network),
         _links([_short(h) for h in found.links]),
-        Check("spam score", *spam.verdict(settings, to_mime(message, sender(settings)).as_bytes())),
+        Check("spam score", *spam.verdict(settings, message_bytes(message))),
     ]
     return Report(tip, day, message.subject, checks)
 

@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 
 from newsletter import planning
 from newsletter.config import Settings
+from newsletter.content import Body
 from newsletter.names import Greeting, split_name
-from newsletter.render import Personaliser, absolute, render_edition
+from newsletter.render import absolute, render_edition
 
 
 @dataclass(frozen=True)
@@ -26,12 +27,10 @@ def preview(
     """Render the next tip to go out (or ``ref``) dated for the day it is planned."""
     tip, send_date = planning.dated(session, settings, ref, now)
     rendered = render_edition(settings, tip, send_date=send_date)
-    fill = Personaliser(rendered)
-    greeting = Greeting.compile(settings.newsletter.greeting).text(split_name(name))
-    # A preview link goes nowhere harmful: the web app answers it as an invalid link.
-    unsubscribe_url = absolute(settings.newsletter.base_url, "u/preview")
-    return Preview(
-        subject=rendered.subject,
-        html=fill.html(greeting=greeting, unsubscribe_url=unsubscribe_url),
-        text=fill.text(greeting=greeting, unsubscribe_url=unsubscribe_url),
-    )
+    body = Body.of(rendered)
+    fields = {
+        "greeting": Greeting.compile(settings.newsletter.greeting).text(split_name(name)),
+        # A preview link goes nowhere harmful: the web app answers it as an invalid link.
+        "unsubscribe_url": absolute(settings.newsletter.base_url, "u/preview"),
+    }
+    return Preview(subject=rendered.subject, html=body.html(fields), text=body.text(fields))

@@ -1,17 +1,14 @@
 """A tip becomes an email: Markdown → HTML → Jinja2 → premailer, once per edition.
 
 Per recipient nothing is rendered again: the stored HTML and text carry placeholders that
-``Personaliser`` fills by plain string joins (the greeting line, the unsubscribe URL).
+``content.Body`` fills by plain string joins (the greeting line, the unsubscribe URL).
 """
 
 from __future__ import annotations
 
-import html
 import logging
 import re
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
@@ -31,6 +28,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from newsletter.config import Settings
+from newsletter.content import GREETING, UNSUBSCRIBE_URL, RenderedEdition
 from newsletter.errors import ConfigError
 from newsletter.plaintext import markdown_to_text, wrap
 
@@ -38,12 +36,6 @@ __all__ = ["absolute"]  # re-exported: links in emails and pages are built with 
 from newsletter.images import render_body
 from newsletter.resources import templates_dir
 from newsletter.urls import absolute
-
-# Where the recipient's greeting line goes (only when ``[newsletter] greeting`` is set).
-NAME = "%%NAME%%"
-UNSUBSCRIBE_URL = "%%UNSUBSCRIBE_URL%%"
-PLACEHOLDERS = (NAME, UNSUBSCRIBE_URL)
-_PLACEHOLDER = re.compile("(" + "|".join(re.escape(p) for p in PLACEHOLDERS) + ")")
 
 
 class TipContent(Protocol):
@@ -57,15 +49,6 @@ class TipContent(Protocol):
     def body_md(self) -> str: ...
     @property
     def takeaway(self) -> str: ...
-
-
-@dataclass(frozen=True)
-class RenderedEdition:
-    """An edition's content as stored: subject, inlined HTML and text, with placeholders."""
-
-    subject: str
-    html: str
-    text: str
 
 
 def markdown(allow_html: bool) -> MarkdownIt:
@@ -115,13 +98,13 @@ def render_edition(settings: Settings, tip: TipContent, *, send_date: date) -> R
         "view_url": archive_url(settings, tip.slug),
         "postal_address": settings.newsletter.postal_address,
         "greeting": bool(settings.newsletter.greeting.strip()),
-        "greeting_placeholder": Markup(NAME),  # noqa: S704 (a constant)
+        "greeting_placeholder": Markup(GREETING),  # noqa: S704 (a constant)
         "unsubscribe_placeholder": Markup(UNSUBSCRIBE_URL),  # noqa: S704 (a constant)
     }
     raw_html = _render(env, "email.html.j2", context)
     text = _render(env, "email.txt.j2", context)
     html_part = inline_css(raw_html)
-    needed = PLACEHOLDERS if context["greeting"] else (UNSUBSCRIBE_URL,)
+    needed = (GREETING, UNSUBSCRIBE_URL) if context["greeting"] else (UNSUBSCRIBE_URL,)
     missing = [p for p in needed if p not in html_part]
     if missing:
         raise ConfigError(f"the email template lost the placeholder(s) {', '.join(missing)}")
@@ -191,28 +174,3 @@ def preheader(text: str, limit: int = 140) -> str:
 
 def _tidy_text(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
-
-
-class Personaliser:
-    """Fills an edition's placeholders for one recipient by joining precut pieces."""
-
-    def __init__(self, rendered: RenderedEdition) -> None:
-        self._html = _PLACEHOLDER.split(rendered.html)
-        self._text = _PLACEHOLDER.split(rendered.text)
-
-    def html(self, *, greeting: str, unsubscribe_url: str) -> str:
-        """The HTML part for one recipient (``greeting``: their greeting line, as text)."""
-        values = {NAME: html.escape(greeting), UNSUBSCRIBE_URL: html.escape(unsubscribe_url)}
-        return _fill(self._html, values)
-
-    def text(self, *, greeting: str, unsubscribe_url: str) -> str:
-        """The plain-text part for one recipient."""
-        return _fill(self._text, {NAME: greeting, UNSUBSCRIBE_URL: unsubscribe_url})
-
-
-def _fill(pieces: Sequence[str], values: dict[str, str]) -> str:
-    # re.split with a group puts the placeholders at the odd indexes.
-    out = list(pieces)
-    for i in range(1, len(out), 2):
-        out[i] = values[out[i]]
-    return "".join(out)

@@ -28,9 +28,9 @@ from newsletter import db, editions, fate, ledger, runners
 from newsletter.config import Settings
 from newsletter.errors import DatabaseError, InputError, NewsletterError, ProviderError
 from newsletter.ledger import Batch, EditionLedger, Holding
-from newsletter.messages import MessageError, MessageFactory
+from newsletter.messages import MessageFactory
 from newsletter.models import Edition, Tip, utcnow
-from newsletter.providers.base import Message, Provider, SendResult
+from newsletter.providers.base import Message, MessageError, Provider, SendResult
 from newsletter.providers.registry import make_provider
 from newsletter.ratelimit import TokenBucket
 from newsletter.suppression import SuppressionList
@@ -264,6 +264,8 @@ class _Run:
             settings, edition.week, edition.id, editions.rendered(edition), tokens
         )
         self.via = f"send:{provider.name}"
+        # Message by message, each on record before the next: a failure concerns one message.
+        self.one_by_one = provider.sequential and not provider.idempotent
 
     # ---- the whole run -----------------------------------------------------------------
 
@@ -355,13 +357,19 @@ class _Run:
         ambiguous = batch.taken_over
         if batch.taken_over:
             held = fate.holder_stopped("in doubt: its sender stopped mid-batch")
-            decision = self._decide(held, batch, ambiguous, may_retry=True)
-            if decision.final:
-                self._apply(decision, batch, [], held)
-                return
+            if self.one_by_one:
+                # Its sender went message by message: only the first message it had not
+                # reported can have been on its way; the others certainly never left.
+                batch = self._settle_first(batch, held)
+                ambiguous = False
+            else:
+                decision = self._decide(held, batch, ambiguous, may_retry=True)
+                if decision.final:
+                    self._apply(decision, batch, [], held)
+                    return
         error: ProviderError | None = None
         attempt = 0
-        while True:
+        while batch.rows:
             if attempt or batch.taken_over:
                 batch, skipped = self.book.recheck(batch)
                 if skipped:
@@ -374,7 +382,16 @@ class _Run:
                 self._apply(self._decide(stopped, batch, ambiguous, False), batch, [], stopped)
                 return
             attempt += 1
-            results, error = self._attempt(messages, batch.key)
+            results, error, reported = self._attempt(batch, messages)
+            if reported:
+                batch = batch.without({r.delivery_id for r in reported})
+                results = [r for r in results if r not in reported]
+            if error is not None and self.one_by_one and batch.rows:
+                if error.ambiguous:
+                    batch = self._settle_first(batch, error)
+                error = fate.certain(error)  # the rest of the batch never left
+                if not batch.rows:
+                    return
             may_retry = attempt < self.max_attempts and not self.shared.stop.is_set()
             decision = self._decide(error, batch, ambiguous, may_retry)
             ambiguous = ambiguous or (error is not None and error.ambiguous)
@@ -395,6 +412,13 @@ class _Run:
             if self.shared.stop.is_set():
                 self._apply(self._decide(error, batch, ambiguous, False), batch, [], error)
                 return
+
+    def _settle_first(self, batch: Batch, error: ProviderError) -> Batch:
+        """Decide the first message of a batch alone (it may have been on its way when the
+        sender stopped or the connection was lost); the rest of the batch is returned."""
+        first, rest = batch.split_first()
+        self._apply(self._decide(error, first, True, may_retry=False), first, [], error)
+        return rest
 
     def _decide(
         self, error: ProviderError | None, batch: Batch, ambiguous: bool, may_retry: bool
@@ -429,27 +453,47 @@ class _Run:
         return batch, messages
 
     def _attempt(
-        self, messages: Sequence[Message], key: str
-    ) -> tuple[list[SendResult], ProviderError | None]:
-        """One call: its results, or what went wrong (an unexpected exception is ambiguous)."""
+        self, batch: Batch, messages: Sequence[Message]
+    ) -> tuple[list[SendResult], ProviderError | None, list[SendResult]]:
+        """One call: its results, or what went wrong (an unexpected exception is ambiguous),
+        and the results already on record (a sequential provider reports as it goes)."""
+        reported: list[SendResult] = []
+
+        def report(result: SendResult) -> None:
+            self.book.record(batch, [result], via=self.via)
+            reported.append(result)
+            self.progress("sent" if result.ok else "failed", 1)
+            if result.ok:
+                with self.shared.lock:
+                    self.shared.sent += 1
+
+        record = report if self.one_by_one else None
         try:
-            results = self.provider.send_batch(messages, key)
+            results = self.provider.send_batch(messages, batch.key, record)
         except ProviderError as exc:
-            return [], exc
+            return [], exc, reported
         except Exception as exc:  # a bug or a nonsense answer after the call may have gone
             log.debug("".join(traceback.format_exception(exc)))
-            return [], ProviderError(
-                f"{self.provider.name}: unexpected error ({type(exc).__name__}: {exc})",
-                permanent=True,
-                ambiguous=True,
+            return (
+                [],
+                ProviderError(
+                    f"{self.provider.name}: unexpected error ({type(exc).__name__}: {exc})",
+                    permanent=True,
+                    ambiguous=True,
+                ),
+                reported,
             )
         if len(results) != len(messages):
-            return [], ProviderError(
-                f"{self.provider.name}: {len(results)} results for {len(messages)} messages",
-                permanent=True,
-                ambiguous=True,
+            return (
+                [],
+                ProviderError(
+                    f"{self.provider.name}: {len(results)} results for {len(messages)} messages",
+                    permanent=True,
+                    ambiguous=True,
+                ),
+                reported,
             )
-        return results, None
+        return results, None, reported
 
     def _apply(
         self,

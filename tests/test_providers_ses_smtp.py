@@ -13,11 +13,11 @@ from collections import Counter
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.conftest import Project, free_port, queue_and_subscribe, wait_for
+from tests.fakes.smtp import PASSWORD, USER, Relay, RelayServer
 
 WEEK = "2026-W48"
 AWS = {
@@ -101,54 +101,137 @@ def test_ses_without_credentials_is_a_clear_error(
     assert "Traceback" not in result.output
 
 
-class Recorder:
-    """An aiosmtpd handler that keeps every message and refuses chosen recipients."""
-
-    def __init__(self, refuse: set[str]) -> None:
-        self.messages: list[EmailMessage] = []
-        self.refuse = refuse
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
-    ) -> str:
-        if address in self.refuse:
-            return "550 5.1.1 no such user here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(parse(envelope.content))
-        return "250 Message accepted for delivery"
-
-
 @pytest.fixture
-def smtp_server() -> Iterator[tuple[int, Recorder]]:
-    from aiosmtpd.controller import Controller
-
-    recorder = Recorder({"reader7@example.com"})
-    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
-    controller.start()
+def relay(tmp_path: Path) -> Iterator[tuple[RelayServer, Relay]]:
+    seen = Relay(refuse={"reader7@example.com"})
+    server = RelayServer(seen, free_port(), tmp_path)
+    server.start()
     try:
-        yield controller.port, recorder
+        yield server, seen
     finally:
-        controller.stop()
+        server.stop()
 
 
-def test_smtp_sends_over_one_connection_per_thread_and_fails_refused_recipients_alone(
-    project: Project, smtp_server: tuple[int, Recorder]
+def use_relay(project: Project, server: RelayServer, *, user: bool = True, **keys: object) -> None:
+    login = f"{USER}@" if user else ""
+    scheme = "smtps" if server.tls == "tls" else "smtp"
+    project.provider(
+        name="smtp",
+        api_base=f"{scheme}://{login}127.0.0.1:{server.port}",
+        smtp_ca_file=str(server.cert),
+        **keys,
+    )
+    project.env["NEWSLETTER_API_KEY"] = PASSWORD
+
+
+def test_smtp_sends_many_messages_per_connection_over_starttls(
+    project: Project, relay: tuple[RelayServer, Relay]
 ) -> None:
-    port, recorder = smtp_server
-    addresses = subscribe(project, 60)
-    project.provider(name="smtp", api_base=f"smtp://127.0.0.1:{port}", concurrency=2)
-    assert project.run("providers", "check").exit_code == 0
+    server, seen = relay
+    addresses = subscribe(project, 240)
+    use_relay(project, server, concurrency=2, rate_limit=100_000)
+    check = project.run("providers", "check")
+    assert check.exit_code == 0, check.output
+    assert "with STARTTLS (TLSv1." in check.stdout and f"logged in as {USER}" in check.stdout
     result = project.run("send", "--week", WEEK, "--yes")
     assert result.exit_code == 3, result.output
-    counts = Counter(str(m["To"].addresses[0].addr_spec) for m in recorder.messages)
+    counts = Counter(str(m["To"].addresses[0].addr_spec) for m in seen.messages)
     assert sorted(counts) == sorted(a for a in addresses if a != "reader7@example.com")
     assert set(counts.values()) == {1}
-    assert recorder.messages[0]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert seen.connections <= 3, "one connection per sending thread, reused (and the check's)"
+    assert seen.auth_attempts and all(seen.auth_attempts), "AUTH only ever over TLS"
+    first = seen.messages[0]
+    assert first["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert first["From"] == '"Customer Service Solutions, Inc." <tips@example.com>'
     people = {s["email"]: s["status"] for s in project.rows("subscribers")}
     assert people["reader7@example.com"] == "bounced"
+
+
+def test_smtp_refuses_a_relay_without_starttls_and_never_sends_the_password(
+    project: Project, tmp_path: Path
+) -> None:
+    seen = Relay()
+    server = RelayServer(seen, free_port(), tmp_path, tls="none")
+    server.start()
+    try:
+        subscribe(project, 5)
+        use_relay(project, server)
+        check = project.run("providers", "check")
+        result = project.run("send", "--week", WEEK, "--yes")
+    finally:
+        server.stop()
+    assert check.exit_code == 1
+    assert "does not offer STARTTLS and TLS is required" in check.stderr
+    assert result.exit_code == 4
+    assert "does not offer STARTTLS" in result.stderr
+    assert seen.auth_attempts == [], "the password never crossed without TLS"
+    assert seen.messages == []
+    assert PASSWORD not in check.output + result.output
+
+
+def test_smtp_over_implicit_tls(project: Project, tmp_path: Path) -> None:
+    seen = Relay()
+    server = RelayServer(seen, free_port(), tmp_path, tls="tls")
+    server.start()
+    try:
+        addresses = subscribe(project, 20)
+        use_relay(project, server)
+        check = project.run("providers", "check")
+        result = project.run("send", "--week", WEEK, "--yes")
+    finally:
+        server.stop()
+    assert "with TLS (TLSv1." in check.stdout, check.output
+    assert result.exit_code == 0, result.output
+    assert len(seen.messages) == len(addresses)
+
+
+@pytest.mark.parametrize(
+    ("api_base", "tls", "message"),
+    [
+        (
+            "smtp://relay.example.net:25",
+            "none",
+            'error: [provider] smtp_tls = "none" is allowed only for a relay on this machine, '
+            "not relay.example.net: mail and passwords would cross the network in clear",
+        ),
+        (
+            "smtp://someone@127.0.0.1:25",
+            "none",
+            'error: [provider] smtp_tls = "none": a login (the user in api_base) needs TLS',
+        ),
+        (
+            "smtp://127.0.0.1:25",
+            "maybe",
+            "error: [provider] smtp_tls: 'maybe' is not one of starttls, tls, none",
+        ),
+    ],
+)
+def test_smtp_tls_settings_that_would_leak_are_refused(
+    project: Project, api_base: str, tls: str, message: str
+) -> None:
+    project.provider(name="smtp", api_base=api_base, smtp_tls=tls)
+    result = project.run("providers", "check")
+    assert result.exit_code == 1
+    assert result.stderr.strip().startswith(message), result.stderr
+
+
+def test_a_connection_lost_during_data_leaves_only_that_message_in_doubt(
+    project: Project, relay: tuple[RelayServer, Relay]
+) -> None:
+    server, seen = relay
+    seen.refuse = set()
+    seen.drop_at = 30  # the relay takes message 30, then the connection drops
+    addresses = subscribe(project, 100)
+    use_relay(project, server, concurrency=1, batch_size=100, retry_cap_seconds=0.01)
+    result = project.run("send", "--week", WEEK, "--yes")
+    assert result.exit_code == 3, result.output
+    assert "1 deliveries are in doubt" in result.stderr
+    counts = Counter(str(m["To"].addresses[0].addr_spec) for m in seen.messages)
+    assert sorted(counts) == sorted(addresses) and set(counts.values()) == {1}
+    rows = {r["status"] for r in project.rows("deliveries")}
+    assert rows == {"sent", "in_doubt"}
+    (doubt,) = json.loads(project.run("editions", "show", WEEK, "--json").stdout)["problems"]
+    assert doubt["email"] == addresses[29]
 
 
 def test_smtp_unreachable_server_leaves_everything_pending(project: Project) -> None:

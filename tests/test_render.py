@@ -12,9 +12,10 @@ import pytest
 from lxml import html as lxml_html
 
 from newsletter.config import Settings, settings_from_mapping
+from newsletter.content import Body, RenderedEdition
 from newsletter.errors import ConfigError
 from newsletter.names import Greeting, PersonName, split_name
-from newsletter.render import Personaliser, RenderedEdition, render_edition
+from newsletter.render import render_edition
 from newsletter.tips import TipDraft
 from newsletter.tokens import UNSUBSCRIBE, Tokens
 
@@ -71,11 +72,9 @@ def rendered(s: Settings | None = None, t: TipDraft | None = None) -> RenderedEd
 def personal(
     r: RenderedEdition, name: str = "Ann", url: str = "https://tips.example.com/u/TOKEN"
 ) -> tuple[str, str]:
-    p = Personaliser(r)
-    greeting = Greeting.compile(GREETING).text(PersonName(name))
-    return p.html(greeting=greeting, unsubscribe_url=url), p.text(
-        greeting=greeting, unsubscribe_url=url
-    )
+    body = Body.of(r)
+    fields = {"greeting": Greeting.compile(GREETING).text(PersonName(name)), "unsubscribe_url": url}
+    return body.html(fields), body.text(fields)
 
 
 def test_every_markdown_feature_reaches_the_html() -> None:

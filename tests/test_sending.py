@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import update
 
 from newsletter.errors import ProviderError
-from newsletter.messages import sender
+from newsletter.messages import one_off
 from newsletter.models import Delivery
 from newsletter.providers.base import Message, SendResult
 from newsletter.providers.outbox import OutboxProvider
@@ -219,6 +219,7 @@ class Scripted:
     max_batch = 2
     default_rate = 0.0
     key_memory = None
+    sequential = False
 
     def __init__(
         self,
@@ -228,13 +229,15 @@ class Scripted:
         idempotent: bool = False,
         reject: Sequence[str] = (),
     ) -> None:
-        self.outbox = OutboxProvider(folder, "Tips <tips@example.com>")
+        self.outbox = OutboxProvider.at(folder)
         self.failures = list(failures)
         self.idempotent = idempotent
         self.reject = set(reject)
         self.calls: list[tuple[str, list[int]]] = []
 
-    def send_batch(self, messages: Sequence[Message], batch_key: str) -> list[SendResult]:
+    def send_batch(
+        self, messages: Sequence[Message], batch_key: str, record: object = None
+    ) -> list[SendResult]:
         self.calls.append((batch_key, [m.delivery_id for m in messages]))
         if self.failures:
             failure = self.failures.pop(0)
@@ -380,9 +383,17 @@ def test_an_interrupted_outbox_batch_is_written_again_under_its_key_never_twice(
         conn.execute(
             update(Delivery).values(status="claimed", claimed_by="oldhost:999999:1", batch_key="k")
         )
-    written = OutboxProvider(project.dir / "outbox", sender(project.settings))
+    written = OutboxProvider.at(project.dir / "outbox")
     factory_msgs = [
-        Message(r["id"], "x@example.com", "s", "h", "t", {}, metadata={"edition": WEEK})
+        one_off(
+            project.settings,
+            "x@example.com",
+            "s",
+            "h",
+            "t",
+            delivery_id=r["id"],
+            metadata={"edition": WEEK},
+        )
         for r in rows[:2]
     ]
     written.send_batch(factory_msgs, "k")

@@ -7,29 +7,59 @@ A provider module knows its API and nothing of the database or the engine: it tu
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from email.utils import parseaddr
 from typing import Protocol
+
+from newsletter.content import Body
+
+
+class MessageError(ValueError):
+    """One recipient's message cannot be built (a control character in a header value, …).
+
+    That delivery fails alone, with this reason; the edition goes on.
+    """
 
 
 @dataclass(frozen=True)
 class Message:
-    """One personalised email, ready to go."""
+    """One personalised email, and the one truth of what goes out: providers read From,
+    Reply-To and every header from here, never from the settings.
+
+    ``body`` is shared by the whole batch (the edition's content, cut once) and ``fields``
+    are this recipient's values for its placeholders: ``html`` and ``text`` are joined on
+    demand, so a batch never holds a copy per recipient unless a provider needs one.
+    """
 
     delivery_id: int
     to: str
     subject: str
-    html: str
-    text: str
-    headers: Mapping[str, str]
-    to_name: str = ""
-    metadata: Mapping[str, str] = field(default_factory=dict)
-    # For APIs that send one body with per-recipient substitutions (SendGrid, Mailgun): the
-    # edition's HTML and text with their placeholders, and this recipient's values.
-    template_html: str = ""
-    template_text: str = ""
+    body: Body
+    sender: str  # the From header: "Name" <address>
+    headers: Mapping[str, str]  # List-Unsubscribe, List-Unsubscribe-Post, List-Id, Message-ID
     fields: Mapping[str, str] = field(default_factory=dict)
+    to_name: str = ""
+    reply_to: str = ""
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def html(self) -> str:
+        return self.body.html(self.fields)
+
+    @property
+    def text(self) -> str:
+        return self.body.text(self.fields)
+
+    @property
+    def sender_address(self) -> str:
+        """The bare From address (for an SMTP envelope, or APIs that take it apart)."""
+        return parseaddr(self.sender)[1]
+
+    @property
+    def sender_name(self) -> str:
+        return parseaddr(self.sender)[0]
 
 
 @dataclass(frozen=True)
@@ -47,6 +77,11 @@ class SendResult:
         return self.error is None
 
 
+Record = Callable[[SendResult], None]
+"""Called by a sequential provider with each message's result as soon as it is settled; it
+returns once the result is on record, before the provider starts the next message."""
+
+
 class Provider(Protocol):
     """An email provider adapter."""
 
@@ -55,9 +90,16 @@ class Provider(Protocol):
     default_rate: float  # messages per second when [provider] rate_limit is 0; 0 = no limit
     idempotent: bool  # a resend of the same batch key is safe (the provider deduplicates)
     key_memory: timedelta | None  # how long it remembers a key (None: for ever)
+    # Sends a batch one message at a time, in order, stopping at the first failure of the
+    # whole call, and reports each through ``record``: a batch cut short can have at most its
+    # first unreported message in doubt (SMTP, SES, the outbox).
+    sequential: bool
 
-    def send_batch(self, messages: Sequence[Message], batch_key: str) -> list[SendResult]:
-        """Send the messages in one call; one result per message, in order."""
+    def send_batch(
+        self, messages: Sequence[Message], batch_key: str, record: Record | None = None
+    ) -> list[SendResult]:
+        """Send the messages; one result per message, in order (and each through ``record``,
+        as it is settled, when the provider is sequential and one is given)."""
         ...
 
     def check(self) -> str:

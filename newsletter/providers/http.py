@@ -16,16 +16,26 @@ Texts are scrubbed of secrets by the registry's wrapper before anyone sees them.
 from __future__ import annotations
 
 import email.utils
-import json
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import httpx
+import orjson
 
-from newsletter.errors import ProviderError
+from newsletter.config import Settings
+from newsletter.errors import ConfigError, ProviderError
 
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+
+def api_key(settings: Settings) -> str:
+    """The provider's key, from the environment only; a clear error when it is missing."""
+    if not settings.secrets.api_key:
+        raise ConfigError(
+            f"NEWSLETTER_API_KEY is not set: {settings.provider.name} needs the API key"
+        )
+    return settings.secrets.api_key
 
 
 def client(
@@ -87,8 +97,8 @@ def check(name: str, response: httpx.Response, *, ok: tuple[int, ...] = (200,)) 
 def body(name: str, response: httpx.Response) -> Any:
     """The JSON of a successful answer; an unreadable one leaves the batch's fate unknown."""
     try:
-        return response.json()
-    except ValueError as exc:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError as exc:
         raise unexpected(name, response) from exc
 
 
@@ -96,8 +106,8 @@ def is_json(response: httpx.Response) -> bool:
     if "json" not in response.headers.get("content-type", ""):
         return False
     try:
-        response.json()
-    except ValueError:
+        orjson.loads(response.content)
+    except orjson.JSONDecodeError:
         return False
     return True
 
@@ -120,8 +130,8 @@ def retry_after(response: httpx.Response, now: float | None = None) -> float | N
 
 def _detail(response: httpx.Response) -> str:
     try:
-        data = response.json()
-    except ValueError:
+        data = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
         return " ".join(response.text[:200].split())
     if isinstance(data, dict):
         for key in ("Message", "message", "error", "errors"):
@@ -140,9 +150,16 @@ def unexpected(name: str, response: httpx.Response) -> ProviderError:
     )
 
 
-def json_array(items: Iterable[Any]) -> Iterator[bytes]:
-    """A JSON array streamed item by item (chunked): a 500-message batch is never held twice."""
-    yield b"["
-    for i, item in enumerate(items):
-        yield (b"," if i else b"") + json.dumps(item, ensure_ascii=False).encode()
-    yield b"]"
+def json_array(items: Iterable[Any]) -> bytes:
+    """A JSON array as one body with a length (no chunked upload: some API front ends refuse
+    it or read it as empty). Each item is encoded as it comes, so a recipient's HTML, joined
+    just for its item, is freed at once: the batch is held as the encoded body only."""
+    return b"[" + b",".join(map(orjson.dumps, items)) + b"]"
+
+
+def json_body(document: Any) -> bytes:
+    """One JSON document as bytes (orjson: several times faster than the json module)."""
+    return orjson.dumps(document)
+
+
+JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}

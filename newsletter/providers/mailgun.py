@@ -1,24 +1,25 @@
 """Mailgun: one ``POST /v3/<domain>/messages`` with up to 1,000 recipients and their variables.
 
-``recipient-variables`` carries each recipient's unsubscribe URL and name; ``%recipient.x%`` in
-the body and in our List-Unsubscribe header is replaced by Mailgun, and every recipient gets
-a message of their own. One id for the whole call; no per-recipient results.
+Documented at https://documentation.mailgun.com/docs/mailgun/user-manual/sending-messages/
+(batch sending). ``recipient-variables`` carries each recipient's unsubscribe URL and
+greeting; ``%recipient.x%`` in the body and in our List-Unsubscribe header is replaced by
+Mailgun, and every recipient gets a message of their own. One id for the whole call; no
+per-recipient results.
 """
 
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Sequence
 from datetime import timedelta
 from email.utils import formataddr
 from typing import Any
 
 from newsletter.config import Settings
+from newsletter.content import GREETING, UNSUBSCRIBE_URL
 from newsletter.errors import ConfigError
 from newsletter.providers import http
-from newsletter.providers.base import Message, SendResult
-from newsletter.render import NAME, UNSUBSCRIBE_URL
+from newsletter.providers.base import Message, Record, SendResult
 
 
 class MailgunProvider:
@@ -27,13 +28,13 @@ class MailgunProvider:
     default_rate = 0.0
     idempotent = False
     key_memory: timedelta | None = None
+    sequential = False
 
-    def __init__(self, settings: Settings, api_key: str) -> None:
+    def __init__(self, settings: Settings) -> None:
         if not settings.provider.domain:
             raise ConfigError(
                 "[provider] domain: Mailgun needs the sending domain (e.g. mg.example.com)"
             )
-        self._settings = settings
         self._domain = settings.provider.domain
         default = (
             "https://api.eu.mailgun.net"
@@ -42,38 +43,34 @@ class MailgunProvider:
         )
         base = settings.provider.api_base or default
         self._client = http.client(
-            base, {}, concurrency=settings.provider.concurrency, auth=("api", api_key)
+            base,
+            {"Accept": "application/json"},
+            concurrency=settings.provider.concurrency,
+            auth=("api", http.api_key(settings)),
         )
 
     def form(self, messages: Sequence[Message]) -> list[tuple[str, str]]:
-        n = self._settings.newsletter
         first = messages[0]
         variables: dict[str, dict[str, Any]] = {}
-        fields: list[tuple[str, str]] = [("from", formataddr((n.from_name, n.from_email)))]
+        fields: list[tuple[str, str]] = [("from", first.sender)]
         for m in messages:
             fields.append(("to", formataddr((m.to_name, m.to)) if m.to_name else m.to))
-            name = m.fields.get("greeting", "")
+            greeting = m.fields.get("greeting", "")
+            url = m.fields.get("unsubscribe_url", "")
             variables[m.to] = {
-                "unsub": m.fields["unsubscribe_url"],
-                "name_html": html.escape(name),
-                "name_text": name,
+                "unsub": url,
+                "unsub_html": html.escape(url),
+                "name_html": html.escape(greeting),
+                "name_text": greeting,
                 "delivery": m.metadata.get("delivery", ""),
             }
+        text = first.body.text_template.replace(GREETING, "%recipient.name_text%")
+        page = first.body.html_template.replace(GREETING, "%recipient.name_html%")
         fields += [
             ("subject", first.subject),
-            (
-                "text",
-                first.template_text.replace(NAME, "%recipient.name_text%").replace(
-                    UNSUBSCRIBE_URL, "%recipient.unsub%"
-                ),
-            ),
-            (
-                "html",
-                first.template_html.replace(NAME, "%recipient.name_html%").replace(
-                    UNSUBSCRIBE_URL, "%recipient.unsub%"
-                ),
-            ),
-            ("recipient-variables", json.dumps(variables)),
+            ("text", text.replace(UNSUBSCRIBE_URL, "%recipient.unsub%")),
+            ("html", page.replace(UNSUBSCRIBE_URL, "%recipient.unsub_html%")),
+            ("recipient-variables", http.json_body(variables).decode()),
             ("h:List-Unsubscribe", "<%recipient.unsub%>"),
             ("h:List-Unsubscribe-Post", first.headers["List-Unsubscribe-Post"]),
             ("h:List-Id", first.headers["List-Id"]),
@@ -82,11 +79,13 @@ class MailgunProvider:
             ("v:edition", first.metadata.get("edition", "")),
             ("v:delivery", "%recipient.delivery%"),
         ]
-        if n.reply_to:
-            fields.append(("h:Reply-To", n.reply_to))
+        if first.reply_to:
+            fields.append(("h:Reply-To", first.reply_to))
         return fields
 
-    def send_batch(self, messages: Sequence[Message], batch_key: str) -> list[SendResult]:
+    def send_batch(
+        self, messages: Sequence[Message], batch_key: str, record: Record | None = None
+    ) -> list[SendResult]:
         data = self.form(messages)
         response = http.call(
             self.name, lambda: self._client.post(f"/v3/{self._domain}/messages", data=_multi(data))

@@ -11,10 +11,12 @@ import os
 import tempfile
 from collections.abc import Sequence
 from datetime import timedelta
+from email.utils import formatdate
 from pathlib import Path
 
-from newsletter.messages import MessageError, mime_bytes
-from newsletter.providers.base import Message, SendResult
+from newsletter.config import Settings
+from newsletter.providers.base import Message, MessageError, Record, SendResult
+from newsletter.providers.mime import message_bytes
 
 
 class OutboxProvider:
@@ -23,22 +25,32 @@ class OutboxProvider:
     default_rate = 0.0
     idempotent = True  # the same delivery id always lands in the same file
     key_memory: timedelta | None = None
+    sequential = True
 
-    def __init__(self, folder: Path, from_header: str) -> None:
-        self.folder = folder
-        self._from = from_header
+    def __init__(self, settings: Settings) -> None:
+        self.folder = settings.path(settings.provider.outbox_dir)
+
+    @classmethod
+    def at(cls, folder: Path) -> OutboxProvider:
+        """An outbox writing to ``folder`` (tests and benchmarks)."""
+        outbox = cls.__new__(cls)
+        outbox.folder = folder
+        return outbox
 
     def path(self, message: Message) -> Path:
         week = message.metadata.get("edition", "test")
         return self.folder / week / f"{message.delivery_id}.eml"
 
-    def send_batch(self, messages: Sequence[Message], batch_key: str) -> list[SendResult]:
+    def send_batch(
+        self, messages: Sequence[Message], batch_key: str, record: Record | None = None
+    ) -> list[SendResult]:
+        date = formatdate(usegmt=True)
         results = []
         for message in messages:
             target = self.path(message)
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
-                data = mime_bytes(message, self._from)
+                data = message_bytes(message, date)
             except MessageError as exc:
                 results.append(SendResult(message.delivery_id, error=str(exc), permanent=True))
                 continue

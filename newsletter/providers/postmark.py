@@ -1,8 +1,9 @@
 """Postmark: ``POST /email/batch``, up to 500 messages a call on a Broadcast message stream.
 
-Each message gets its own result in the answer; ErrorCode 406 (inactive recipient) and 300
-(invalid address) fail that message alone and mark its subscriber bounced. Postmark has no
-idempotency key, so an interrupted batch is left in doubt.
+Documented at https://postmarkapp.com/developer/api/email-api#send-batch-emails. Each message
+gets its own result in the answer; ErrorCode 406 (inactive recipient) and 300 (invalid
+address) fail that message alone and mark its subscriber bounced. Postmark has no
+idempotency key, so a batch whose answer was lost is in doubt.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from typing import Any
 
 from newsletter.config import Settings
 from newsletter.providers import http
-from newsletter.providers.base import Message, SendResult
+from newsletter.providers.base import Message, Record, SendResult
 
 SUPPRESSED_CODES = {300, 406}
+# Postmark sets these itself or takes them as fields of their own: never in Headers.
+_NOT_HEADERS = {"message-id", "reply-to", "from", "to", "subject"}
 
 
 class PostmarkProvider:
@@ -25,39 +28,41 @@ class PostmarkProvider:
     default_rate = 0.0  # Postmark publishes no per-second limit for batches
     idempotent = False
     key_memory: timedelta | None = None
+    sequential = False
 
-    def __init__(self, settings: Settings, api_key: str) -> None:
-        self._settings = settings
+    def __init__(self, settings: Settings) -> None:
         self._stream = settings.provider.message_stream
         base = settings.provider.api_base or "https://api.postmarkapp.com"
-        headers = {"X-Postmark-Server-Token": api_key, "Accept": "application/json"}
+        headers = {"X-Postmark-Server-Token": http.api_key(settings), **http.JSON_HEADERS}
         self._client = http.client(base, headers, concurrency=settings.provider.concurrency)
 
     def payload(self, m: Message) -> dict[str, Any]:
-        n = self._settings.newsletter
         body: dict[str, Any] = {
-            "From": formataddr((n.from_name, n.from_email)),
+            "From": m.sender,
             "To": formataddr((m.to_name, m.to)) if m.to_name else m.to,
             "Subject": m.subject,
             "HtmlBody": m.html,
             "TextBody": m.text,
             "MessageStream": self._stream,
             "Tag": "newsletter",
-            "Headers": [{"Name": k, "Value": v} for k, v in m.headers.items() if k != "Message-ID"],
+            "Headers": [
+                {"Name": k, "Value": v}
+                for k, v in m.headers.items()
+                if k.lower() not in _NOT_HEADERS
+            ],
             "Metadata": dict(m.metadata),
             "TrackOpens": False,
             "TrackLinks": "None",  # never rewrite links: the unsubscribe link must stay ours
         }
-        if n.reply_to:
-            body["ReplyTo"] = n.reply_to
+        if m.reply_to:
+            body["ReplyTo"] = m.reply_to
         return body
 
-    def send_batch(self, messages: Sequence[Message], batch_key: str) -> list[SendResult]:
-        body = http.json_array(self.payload(m) for m in messages)
-        headers = {"Content-Type": "application/json"}
-        response = http.call(
-            self.name, lambda: self._client.post("/email/batch", content=body, headers=headers)
-        )
+    def send_batch(
+        self, messages: Sequence[Message], batch_key: str, record: Record | None = None
+    ) -> list[SendResult]:
+        content = http.json_array(self.payload(m) for m in messages)
+        response = http.call(self.name, lambda: self._client.post("/email/batch", content=content))
         http.check(self.name, response)
         answers = http.body(self.name, response)
         if not isinstance(answers, list) or len(answers) != len(messages):

@@ -7,6 +7,7 @@ the secrets before the engine, a log, the ledger or an alert sees it.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import traceback
 from collections.abc import Callable, Sequence
@@ -14,76 +15,34 @@ from dataclasses import replace
 from datetime import timedelta
 
 from newsletter.config import Settings
-from newsletter.errors import ConfigError, KeyReused, NewsletterError, ProviderError
-from newsletter.messages import sender
-from newsletter.providers.base import Message, Provider, SendResult
+from newsletter.errors import KeyReused, NewsletterError, ProviderError
+from newsletter.providers.base import Message, Provider, Record, SendResult
 from newsletter.redaction import Redactor
 
 log = logging.getLogger("newsletter.providers")
 
-
-def _outbox(s: Settings) -> Provider:
-    from newsletter.providers.outbox import OutboxProvider
-
-    return OutboxProvider(s.path(s.provider.outbox_dir), sender(s))
-
-
-def _postmark(s: Settings) -> Provider:
-    from newsletter.providers.postmark import PostmarkProvider
-
-    return PostmarkProvider(s, _key(s))
-
-
-def _sendgrid(s: Settings) -> Provider:
-    from newsletter.providers.sendgrid import SendGridProvider
-
-    return SendGridProvider(s, _key(s))
-
-
-def _mailgun(s: Settings) -> Provider:
-    from newsletter.providers.mailgun import MailgunProvider
-
-    return MailgunProvider(s, _key(s))
-
-
-def _resend(s: Settings) -> Provider:
-    from newsletter.providers.resend import ResendProvider
-
-    return ResendProvider(s, _key(s))
-
-
-def _ses(s: Settings) -> Provider:
-    from newsletter.providers.ses import SesProvider
-
-    return SesProvider(s)
-
-
-def _smtp(s: Settings) -> Provider:
-    from newsletter.providers.smtp import SmtpProvider
-
-    return SmtpProvider(s, s.secrets.api_key)
-
-
-PROVIDERS: dict[str, Callable[[Settings], Provider]] = {
-    "outbox": _outbox,
-    "postmark": _postmark,
-    "sendgrid": _sendgrid,
-    "mailgun": _mailgun,
-    "resend": _resend,
-    "ses": _ses,
-    "smtp": _smtp,
+# The one table of providers: name -> "module:class". Every adapter takes the settings alone.
+PROVIDERS: dict[str, str] = {
+    "outbox": "newsletter.providers.outbox:OutboxProvider",
+    "postmark": "newsletter.providers.postmark:PostmarkProvider",
+    "sendgrid": "newsletter.providers.sendgrid:SendGridProvider",
+    "mailgun": "newsletter.providers.mailgun:MailgunProvider",
+    "resend": "newsletter.providers.resend:ResendProvider",
+    "ses": "newsletter.providers.ses:SesProvider",
+    "smtp": "newsletter.providers.smtp:SmtpProvider",
 }
 
 
-def _key(s: Settings) -> str:
-    if not s.secrets.api_key:
-        raise ConfigError(f"NEWSLETTER_API_KEY is not set: {s.provider.name} needs the API key")
-    return s.secrets.api_key
+def adapter(name: str) -> Callable[[Settings], Provider]:
+    """The adapter class of a provider (imported on first use: boto3 only for SES)."""
+    module, _, cls = PROVIDERS[name].partition(":")
+    made: Callable[[Settings], Provider] = getattr(importlib.import_module(module), cls)
+    return made
 
 
 def make_provider(settings: Settings) -> Provider:
     """The configured provider, ready to send, its texts scrubbed of secrets."""
-    return Redacted(PROVIDERS[settings.provider.name](settings), Redactor.for_settings(settings))
+    return Redacted(adapter(settings.provider.name)(settings), Redactor.for_settings(settings))
 
 
 def check_provider(settings: Settings) -> str:
@@ -107,13 +66,20 @@ class Redacted:
         self.default_rate: float = inner.default_rate
         self.idempotent: bool = inner.idempotent
         self.key_memory: timedelta | None = inner.key_memory
+        self.sequential: bool = inner.sequential
 
-    def send_batch(self, messages: Sequence[Message], batch_key: str) -> list[SendResult]:
+    def send_batch(
+        self, messages: Sequence[Message], batch_key: str, record: Record | None = None
+    ) -> list[SendResult]:
+        scrubbed = None if record is None else (lambda r: record(self._clean(r)))
         try:
-            results = self.inner.send_batch(messages, batch_key)
+            results = self.inner.send_batch(messages, batch_key, scrubbed)
         except Exception as exc:
             raise self._scrubbed(exc) from None
-        return [replace(r, error=self.redact(r.error)) if r.error else r for r in results]
+        return [self._clean(r) for r in results]
+
+    def _clean(self, result: SendResult) -> SendResult:
+        return replace(result, error=self.redact(result.error)) if result.error else result
 
     def check(self) -> str:
         try:

@@ -1,15 +1,16 @@
 """Resend: ``POST /emails/batch``, up to 100 emails a call, with an ``Idempotency-Key``.
 
-The key is the batch's own (kept when another sender takes an interrupted batch over), and
-Resend remembers it for 24 hours: a resend of the same batch sends nothing twice, so a batch
-is never left in doubt. Permissive validation: a bad address fails alone, by index.
+Documented at https://resend.com/docs/api-reference/emails/send-batch-emails and
+https://resend.com/docs/dashboard/emails/idempotency-keys. The key is the batch's own (kept
+when another sender takes an interrupted batch over) and Resend remembers it for 24 hours:
+a resend of the same batch sends nothing twice. Permissive validation: a bad address fails
+alone, by index.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from email.utils import formataddr
 from typing import Any
 
 import httpx
@@ -17,7 +18,10 @@ import httpx
 from newsletter.config import Settings
 from newsletter.errors import KeyReused, ProviderError
 from newsletter.providers import http
-from newsletter.providers.base import Message, SendResult
+from newsletter.providers.base import Message, Record, SendResult
+
+# Resend sets these itself or takes them as fields of their own.
+_NOT_HEADERS = {"message-id", "reply-to", "from", "to", "subject"}
 
 
 class ResendProvider:
@@ -26,33 +30,39 @@ class ResendProvider:
     default_rate = 200.0  # 2 requests a second per team (the documented default) x 100 emails
     idempotent = True
     key_memory: timedelta | None = timedelta(hours=24)  # documented: keys are kept 24 hours
+    sequential = False
 
-    def __init__(self, settings: Settings, api_key: str) -> None:
-        self._settings = settings
+    def __init__(self, settings: Settings) -> None:
         base = settings.provider.api_base or "https://api.resend.com"
-        headers = {"Authorization": f"Bearer {api_key}", "x-batch-validation": "permissive"}
+        headers = {
+            "Authorization": f"Bearer {http.api_key(settings)}",
+            "x-batch-validation": "permissive",
+            **http.JSON_HEADERS,
+        }
         self._client = http.client(base, headers, concurrency=settings.provider.concurrency)
 
     def payload(self, m: Message) -> dict[str, Any]:
-        n = self._settings.newsletter
         body: dict[str, Any] = {
-            "from": formataddr((n.from_name, n.from_email)),
+            "from": m.sender,
             "to": [m.to],
             "subject": m.subject,
             "html": m.html,
             "text": m.text,
-            "headers": {k: v for k, v in m.headers.items() if k != "Message-ID"},
+            "headers": {k: v for k, v in m.headers.items() if k.lower() not in _NOT_HEADERS},
             "tags": [{"name": k, "value": v.replace("-", "_")} for k, v in m.metadata.items()],
         }
-        if n.reply_to:
-            body["reply_to"] = n.reply_to
+        if m.reply_to:
+            body["reply_to"] = m.reply_to
         return body
 
-    def send_batch(self, messages: Sequence[Message], batch_key: str) -> list[SendResult]:
-        body = http.json_array(self.payload(m) for m in messages)
-        headers = {"Idempotency-Key": batch_key[:256], "Content-Type": "application/json"}
+    def send_batch(
+        self, messages: Sequence[Message], batch_key: str, record: Record | None = None
+    ) -> list[SendResult]:
+        content = http.json_array(self.payload(m) for m in messages)
+        headers = {"Idempotency-Key": batch_key[:256]}
         response = http.call(
-            self.name, lambda: self._client.post("/emails/batch", content=body, headers=headers)
+            self.name,
+            lambda: self._client.post("/emails/batch", content=content, headers=headers),
         )
         if response.status_code == 409:
             raise _conflict(response)
@@ -83,7 +93,9 @@ class ResendProvider:
         """An authenticated read: the account's domains."""
         response = http.call(self.name, lambda: self._client.get("/domains"))
         http.check(self.name, response)
-        domains = [d.get("name") for d in response.json().get("data", [])]
+        data = http.body(self.name, response)
+        listed = data.get("data", []) if isinstance(data, dict) else []
+        domains = [d.get("name") for d in listed if isinstance(d, dict)]
         return f"API key works; domains: {', '.join(str(d) for d in domains) or 'none yet'}"
 
     def close(self) -> None:

@@ -1,8 +1,11 @@
 """SendGrid v3 Mail Send: one request, one body, up to 1,000 personalizations.
 
-The edition's HTML and text go once as ``content``; each recipient is a personalization with
-its own ``to``, ``headers`` (its own List-Unsubscribe) and ``substitutions`` (its unsubscribe
-URL and name). The answer is 202 for the whole request, with no per-recipient results.
+Documented at https://www.twilio.com/docs/sendgrid/api-reference/mail-send/mail-send. The
+edition's HTML and text go once as ``content``; each recipient is a personalization with its
+own ``to``, ``headers`` (its own List-Unsubscribe) and ``substitutions`` (its unsubscribe URL
+and greeting). Reply-To is the ``reply_to`` field: SendGrid refuses it (and the other headers
+it sets itself) in ``headers`` with a 400. The answer is 202 for the whole request, with no
+per-recipient results.
 """
 
 from __future__ import annotations
@@ -13,11 +16,29 @@ from datetime import timedelta
 from typing import Any
 
 from newsletter.config import Settings
+from newsletter.content import GREETING, UNSUBSCRIBE_URL
 from newsletter.providers import http
-from newsletter.providers.base import Message, SendResult
-from newsletter.render import NAME, UNSUBSCRIBE_URL
+from newsletter.providers.base import Message, Record, SendResult
 
-NAME_TEXT = "%%NAME_TEXT%%"  # the text part's name is not HTML-escaped
+# The text part's values are not HTML-escaped: placeholders of its own.
+GREETING_TEXT = "%%NAME_TEXT%%"
+UNSUBSCRIBE_URL_TEXT = "%%UNSUBSCRIBE_URL_TEXT%%"
+# Headers SendGrid sets itself: refused in a personalization's headers.
+RESERVED_HEADERS = {
+    "x-sg-id",
+    "x-sg-eid",
+    "received",
+    "dkim-signature",
+    "content-type",
+    "content-transfer-encoding",
+    "to",
+    "from",
+    "subject",
+    "reply-to",
+    "cc",
+    "bcc",
+    "message-id",  # SendGrid writes its own
+}
 
 
 class SendGridProvider:
@@ -26,22 +47,25 @@ class SendGridProvider:
     default_rate = 0.0
     idempotent = False
     key_memory: timedelta | None = None
+    sequential = False
 
-    def __init__(self, settings: Settings, api_key: str) -> None:
-        self._settings = settings
+    def __init__(self, settings: Settings) -> None:
         base = settings.provider.api_base or "https://api.sendgrid.com"
-        headers = {"Authorization": f"Bearer {api_key}"}
+        headers = {"Authorization": f"Bearer {http.api_key(settings)}", **http.JSON_HEADERS}
         self._client = http.client(base, headers, concurrency=settings.provider.concurrency)
 
     def payload(self, messages: Sequence[Message]) -> dict[str, Any]:
-        n = self._settings.newsletter
         first = messages[0]
+        text = first.body.text_template.replace(GREETING, GREETING_TEXT)
         body: dict[str, Any] = {
-            "from": {"email": n.from_email, "name": n.from_name},
+            "from": _address(first.sender_address, first.sender_name),
             "subject": first.subject,
             "content": [
-                {"type": "text/plain", "value": first.template_text.replace(NAME, NAME_TEXT)},
-                {"type": "text/html", "value": first.template_html},
+                {
+                    "type": "text/plain",
+                    "value": text.replace(UNSUBSCRIBE_URL, UNSUBSCRIBE_URL_TEXT),
+                },
+                {"type": "text/html", "value": first.body.html_template},
             ],
             "personalizations": [self._personalization(m) for m in messages],
             "categories": ["newsletter"],
@@ -50,29 +74,30 @@ class SendGridProvider:
                 "open_tracking": {"enable": False},
             },
         }
-        if n.reply_to:
-            body["reply_to"] = {"email": n.reply_to}
+        if first.reply_to:
+            body["reply_to"] = {"email": first.reply_to}
         return body
 
     def _personalization(self, m: Message) -> dict[str, Any]:
-        name = m.fields.get("greeting", "")
-        to: dict[str, str] = {"email": m.to}
-        if m.to_name:
-            to["name"] = m.to_name
+        greeting = m.fields.get("greeting", "")
+        url = m.fields.get("unsubscribe_url", "")
         return {
-            "to": [to],
+            "to": [_address(m.to, m.to_name)],
             "substitutions": {
-                UNSUBSCRIBE_URL: m.fields["unsubscribe_url"],
-                NAME: html.escape(name),
-                NAME_TEXT: name,
+                UNSUBSCRIBE_URL: html.escape(url),
+                UNSUBSCRIBE_URL_TEXT: url,
+                GREETING: html.escape(greeting),
+                GREETING_TEXT: greeting,
             },
-            "headers": {k: v for k, v in m.headers.items() if k != "Message-ID"},
+            "headers": {k: v for k, v in m.headers.items() if k.lower() not in RESERVED_HEADERS},
             "custom_args": dict(m.metadata),
         }
 
-    def send_batch(self, messages: Sequence[Message], batch_key: str) -> list[SendResult]:
-        payload = self.payload(messages)
-        response = http.call(self.name, lambda: self._client.post("/v3/mail/send", json=payload))
+    def send_batch(
+        self, messages: Sequence[Message], batch_key: str, record: Record | None = None
+    ) -> list[SendResult]:
+        content = http.json_body(self.payload(messages))
+        response = http.call(self.name, lambda: self._client.post("/v3/mail/send", content=content))
         http.check(self.name, response, ok=(202,))
         message_id = response.headers.get("x-message-id")
         return [SendResult(m.delivery_id, provider_message_id=message_id) for m in messages]
@@ -81,10 +106,15 @@ class SendGridProvider:
         """An authenticated read: the key's scopes, which must include mail.send."""
         response = http.call(self.name, lambda: self._client.get("/v3/scopes"))
         http.check(self.name, response)
-        scopes = response.json().get("scopes", [])
+        data = http.body(self.name, response)
+        scopes = data.get("scopes", []) if isinstance(data, dict) else []
         if "mail.send" not in scopes:
             return "the API key works but lacks the mail.send permission"
         return "API key works and may send mail"
 
     def close(self) -> None:
         self._client.close()
+
+
+def _address(email: str, name: str) -> dict[str, str]:
+    return {"email": email, "name": name} if name else {"email": email}

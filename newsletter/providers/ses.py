@@ -1,20 +1,24 @@
 """Amazon SES v2 through boto3 (``pip install 'newsletter[ses]'``): one ``SendEmail`` per message.
 
-Each message goes as a raw MIME message (our List-Unsubscribe, List-Unsubscribe-Post and List-Id
-headers included), signed with SigV4 by botocore; credentials and region come from the standard
-AWS environment variables or profile. SES has no idempotency key.
+Documented at https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_SendEmail.html. Each
+message goes as raw MIME (our List-Unsubscribe, List-Unsubscribe-Post and List-Id headers
+included; at most 10 MB and 50 recipients, we send one), signed with SigV4 by botocore;
+credentials and region come from the standard AWS environment variables or profile. SES has no
+idempotency key: a batch is sent message by message, each reported as it is settled, so a
+batch cut short leaves at most one message in doubt.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from email.utils import formatdate
 from typing import Any
 
 from newsletter.config import Settings
 from newsletter.errors import ConfigError, ProviderError
-from newsletter.messages import MessageError, mime_bytes, sender
-from newsletter.providers.base import Message, SendResult
+from newsletter.providers.base import Message, MessageError, Record, SendResult
+from newsletter.providers.mime import message_bytes
 
 THROTTLED = {
     "TooManyRequestsException",
@@ -23,14 +27,16 @@ THROTTLED = {
     "ThrottlingException",
 }
 PER_MESSAGE = {"MessageRejected", "BadRequestException"}
+MAX_BYTES = 10 * 1024 * 1024  # SES v2: a raw message of at most 10 MB
 
 
 class SesProvider:
     name = "ses"
-    max_batch = 1
+    max_batch = 50
     default_rate = 14.0  # a common starting quota out of the sandbox; set rate_limit to yours
     idempotent = False
     key_memory: timedelta | None = None
+    sequential = True
 
     def __init__(self, settings: Settings) -> None:
         try:
@@ -51,12 +57,20 @@ class SesProvider:
             endpoint_url=settings.provider.api_base or None,
             config=config,
         )
-        self._from = sender(settings)
 
-    def send_batch(self, messages: Sequence[Message], batch_key: str) -> list[SendResult]:
-        return [self._send_one(m) for m in messages]
+    def send_batch(
+        self, messages: Sequence[Message], batch_key: str, record: Record | None = None
+    ) -> list[SendResult]:
+        date = formatdate(usegmt=True)
+        results = []
+        for m in messages:
+            result = self._send_one(m, date)
+            if record is not None:
+                record(result)
+            results.append(result)
+        return results
 
-    def _send_one(self, m: Message) -> SendResult:
+    def _send_one(self, m: Message, date: str) -> SendResult:
         from botocore.exceptions import (
             BotoCoreError,
             ClientError,
@@ -65,9 +79,13 @@ class SesProvider:
         )
 
         try:
-            raw = mime_bytes(m, self._from)
+            raw = message_bytes(m, date)
         except MessageError as exc:
             return SendResult(m.delivery_id, error=str(exc), permanent=True)
+        if len(raw) > MAX_BYTES:
+            return SendResult(
+                m.delivery_id, error=f"ses: the message is {len(raw):,} bytes (10 MB at most)"
+            )
         try:
             answer = self._client.send_email(
                 Destination={"ToAddresses": [m.to]},

@@ -1,123 +1,209 @@
-"""SMTP: any relay, one persistent connection per sending thread, one message per batch.
+"""SMTP: any relay, as a bulk sender: one connection per sending thread, many messages per batch.
 
-``api_base`` is ``smtp://user@host:587`` (STARTTLS when the server offers it) or
-``smtps://user@host:465`` (TLS); the password is NEWSLETTER_API_KEY. 4xx replies are
-transient, 5xx refusals fail that message. A connection lost after the message was handed
-over leaves it in doubt (SMTP has no idempotency).
+``api_base`` is ``smtp://user@host:587`` (or ``smtps://user@host:465`` for implicit TLS); the
+password is NEWSLETTER_API_KEY. TLS is required by default (``[provider] smtp_tls``:
+``starttls``, ``tls``, or ``none`` for a relay on this machine only): a server that does not
+offer STARTTLS is refused, and AUTH never goes over a connection without TLS
+(https://www.rfc-editor.org/rfc/rfc8314). ``smtp_ca_file`` trusts a private CA.
+
+A batch goes message by message over the thread's connection, each reported as soon as the
+server accepted or refused it, so a connection lost mid-batch leaves only the message in the
+DATA phase in doubt (SMTP has no idempotency). 4xx replies are transient, 5xx refusals fail
+that message.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import smtplib
 import ssl
 import threading
 from collections.abc import Sequence
 from datetime import timedelta
+from email.utils import formatdate
 from urllib.parse import unquote, urlsplit
 
 from newsletter.config import Settings
 from newsletter.errors import ConfigError, ProviderError
-from newsletter.messages import MessageError, mime_bytes, sender
-from newsletter.providers.base import Message, SendResult
+from newsletter.providers.base import Message, MessageError, Record, SendResult
+from newsletter.providers.mime import message_bytes
+
+TLS_MODES = ("starttls", "tls", "none")
+SUPPRESSED_CODES = {550, 551, 553}
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class SmtpProvider:
     name = "smtp"
-    max_batch = 1
+    max_batch = 100
     default_rate = 0.0
     idempotent = False
     key_memory: timedelta | None = None
+    sequential = True
 
-    def __init__(self, settings: Settings, password: str) -> None:
-        url = urlsplit(settings.provider.api_base)
+    def __init__(self, settings: Settings) -> None:
+        p = settings.provider
+        url = urlsplit(p.api_base)
         if url.scheme not in ("smtp", "smtps") or not url.hostname:
             raise ConfigError(
                 "[provider] api_base: SMTP needs smtp://user@host:587 or smtps://user@host:465"
             )
-        self._tls = url.scheme == "smtps"
+        self._tls = "tls" if url.scheme == "smtps" else p.smtp_tls
         self._host = url.hostname
-        self._port = url.port or (465 if self._tls else 587)
+        self._port = url.port or (465 if self._tls == "tls" else 587)
         self._user = unquote(url.username or "")
-        self._password = password
-        self._from = sender(settings)
-        self._envelope = settings.newsletter.from_email
+        self._password = settings.secrets.api_key
+        if self._tls == "none" and not _loopback(self._host):
+            raise ConfigError(
+                f'[provider] smtp_tls = "none" is allowed only for a relay on this machine, '
+                f"not {self._host}: mail and passwords would cross the network in clear"
+            )
+        if self._tls == "none" and self._user:
+            raise ConfigError(
+                '[provider] smtp_tls = "none": a login (the user in api_base) needs TLS'
+            )
+        self._context = ssl.create_default_context(cafile=p.smtp_ca_file or None)
         self._local = threading.local()
         self._all: list[smtplib.SMTP] = []
         self._lock = threading.Lock()
+        self.tls_used = ""
+
+    # ---- connections ---------------------------------------------------------------------
 
     def _connection(self) -> smtplib.SMTP:
         conn: smtplib.SMTP | None = getattr(self._local, "conn", None)
         if conn is not None:
             return conn
-        try:
-            if self._tls:
-                conn = smtplib.SMTP_SSL(
-                    self._host, self._port, timeout=30, context=ssl.create_default_context()
-                )
-            else:
-                conn = smtplib.SMTP(self._host, self._port, timeout=30)
-                conn.ehlo()
-                if conn.has_extn("starttls"):
-                    conn.starttls(context=ssl.create_default_context())
-                    conn.ehlo()
-            if self._user:
-                conn.login(self._user, self._password)
-        except smtplib.SMTPAuthenticationError as exc:
-            raise ProviderError(f"smtp: login refused ({exc.smtp_code})", permanent=True) from exc
-        except (OSError, smtplib.SMTPException) as exc:
-            raise ProviderError(
-                f"smtp: cannot connect to {self._host}:{self._port} ({exc})", permanent=False
-            ) from exc
+        conn = self._connect()
         self._local.conn = conn
         with self._lock:
             self._all.append(conn)
         return conn
 
-    def send_batch(self, messages: Sequence[Message], batch_key: str) -> list[SendResult]:
-        return [self._send_one(m) for m in messages]
-
-    def _send_one(self, m: Message) -> SendResult:
+    def _connect(self) -> smtplib.SMTP:
+        where = f"{self._host}:{self._port}"
         try:
-            data = mime_bytes(m, self._from)
+            if self._tls == "tls":
+                conn: smtplib.SMTP = smtplib.SMTP_SSL(
+                    self._host, self._port, timeout=30, context=self._context
+                )
+                self.tls_used = f"TLS ({conn.sock.version()})"  # type: ignore[union-attr]
+            else:
+                conn = smtplib.SMTP(self._host, self._port, timeout=30)
+                conn.ehlo()
+                if self._tls == "starttls":
+                    if not conn.has_extn("starttls"):
+                        conn.close()
+                        raise ProviderError(
+                            f"smtp: {where} does not offer STARTTLS and TLS is required "
+                            '([provider] smtp_tls; "none" only for a relay on this machine)',
+                            permanent=True,
+                        )
+                    conn.starttls(context=self._context)
+                    conn.ehlo()
+                    self.tls_used = f"STARTTLS ({conn.sock.version()})"  # type: ignore[union-attr]
+                else:
+                    self.tls_used = "no TLS (a relay on this machine)"
+            if self._user:
+                conn.login(self._user, self._password)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise ProviderError(f"smtp: login refused ({exc.smtp_code})", permanent=True) from exc
+        except ssl.SSLError as exc:
+            raise ProviderError(
+                f"smtp: TLS with {where} failed ({exc.reason or exc})", permanent=True
+            ) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise ProviderError(
+                f"smtp: cannot connect to {where} ({exc})", permanent=False
+            ) from exc
+        return conn
+
+    def _drop(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                conn.close()
+
+    # ---- sending -------------------------------------------------------------------------
+
+    def send_batch(
+        self, messages: Sequence[Message], batch_key: str, record: Record | None = None
+    ) -> list[SendResult]:
+        date = formatdate(usegmt=True)
+        results = []
+        for m in messages:
+            result = self._send_one(m, date)
+            if record is not None:
+                record(result)
+            results.append(result)
+        return results
+
+    def _send_one(self, m: Message, date: str) -> SendResult:
+        try:
+            data = message_bytes(m, date)
         except MessageError as exc:
             return SendResult(m.delivery_id, error=str(exc), permanent=True)
-        conn = self._connection()
-        options = () if m.to.isascii() else ("SMTPUTF8",)
+        options = [] if m.to.isascii() else ["SMTPUTF8"]
+        for fresh in (False, True):
+            conn = self._connection()
+            try:
+                code, reply = conn.mail(m.sender_address, options)
+                if code != 250:
+                    conn.rset()
+                    return self._refused(m, code, reply)
+                code, reply = conn.rcpt(m.to)
+                if code not in (250, 251):
+                    conn.rset()
+                    return self._refused(m, code, reply)
+            except (smtplib.SMTPServerDisconnected, OSError) as exc:
+                # Before DATA nothing was handed over: a connection gone stale while idle is
+                # opened again once.
+                self._drop()
+                if fresh:
+                    raise ProviderError(f"smtp: connection lost ({exc})", permanent=False) from exc
+                continue
+            break
         try:
-            conn.sendmail(self._envelope, [m.to], data, mail_options=options)
-        except smtplib.SMTPRecipientsRefused as exc:
-            code, reply = next(iter(exc.recipients.values()))
-            return self._refused(m, code, reply, suppressed=code in (550, 551, 553))
-        except smtplib.SMTPResponseException as exc:
-            return self._refused(m, exc.smtp_code, exc.smtp_error, suppressed=False)
+            code, reply = conn.data(data)
+        except smtplib.SMTPDataError as exc:
+            return self._refused(m, exc.smtp_code, exc.smtp_error)
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
-            self._local.conn = None
+            self._drop()
             raise ProviderError(
-                f"smtp: connection lost ({exc})", permanent=False, ambiguous=True
+                f"smtp: connection lost while handing over the message to {m.to} ({exc})",
+                permanent=False,
+                ambiguous=True,
             ) from exc
         return SendResult(m.delivery_id, provider_message_id=m.headers.get("Message-ID"))
 
-    def _refused(
-        self, m: Message, code: int, reply: bytes | str, *, suppressed: bool
-    ) -> SendResult:
+    def _refused(self, m: Message, code: int, reply: bytes | str) -> SendResult:
         """4xx: try the batch again later; 5xx: this message fails."""
         text = reply.decode(errors="replace") if isinstance(reply, bytes) else reply
         if 400 <= code < 500:
             raise ProviderError(f"smtp {code}: {text}", permanent=False)
         return SendResult(
-            m.delivery_id, error=f"smtp {code}: {text}", permanent=True, suppressed=suppressed
+            m.delivery_id,
+            error=f"smtp {code}: {text}",
+            permanent=True,
+            suppressed=code in SUPPRESSED_CODES,
         )
 
     def check(self) -> str:
-        """Connect, log in, and say NOOP."""
+        """Connect (with the TLS required), log in, and say NOOP."""
         conn = self._connection()
         code, _ = conn.noop()
-        return (
-            f"connected to {self._host}:{self._port}"
-            + (" and logged in" if self._user else "")
-            + f" (NOOP {code})"
-        )
+        login = f", logged in as {self._user}" if self._user else ""
+        return f"connected to {self._host}:{self._port} with {self.tls_used}{login} (NOOP {code})"
 
     def close(self) -> None:
         with self._lock:
