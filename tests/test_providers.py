@@ -163,3 +163,79 @@ def test_a_missing_api_key_is_a_clear_error(project: Project) -> None:
     assert (
         result.stderr.strip() == "error: NEWSLETTER_API_KEY is not set: postmark needs the API key"
     )
+
+
+def test_every_adapter_with_reply_to_and_every_optional_setting(
+    project: Project, fake: Fake
+) -> None:
+    addresses = subscribe(project, 30)
+    config = project.config.read_text()
+    greeting = next(line for line in config.splitlines() if line.startswith("greeting"))
+    project.config.write_text(
+        config.replace(
+            greeting,
+            'greeting = "Hi {{ first_name or \'there\' }},"\nreply_to = "editor@example.com"\n'
+            'from_name = "Jeff at CSS, Inc."',
+        )
+    )
+    use_fake(project, fake, batch_size=7, concurrency=3, max_attempts=3, lease_seconds=5)
+    result = project.run("send", "--week", WEEK, "--yes")
+    assert result.exit_code == 0, result.output
+    assert sorted(fake.counts()) == sorted(addresses)
+    for m in fake.accepted:
+        assert m.headers["Reply-To"] == "editor@example.com", "once, as the provider's field"
+        assert "tips@example.com" in m.headers["From"]
+        assert m.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        url = m.headers["List-Unsubscribe"].strip("<>")
+        assert url in m.text and url.replace("&", "&amp;") in m.html
+        number = m.to.removeprefix("reader").removesuffix("@example.com")
+        assert f"Hi Reader {number}," not in m.text and "Hi Reader," in m.text
+
+
+def test_the_fakes_refuse_what_the_services_refuse(fake: Fake) -> None:
+    import httpx
+
+    with httpx.Client(base_url=fake.url, timeout=5) as client:
+        chunked = client.post(
+            "/anything", content=iter([b"[", b"]"]), headers={"Authorization": "Bearer x"}
+        )
+    assert chunked.status_code == 411, "a body without a length is refused"
+
+
+def test_sendgrid_refuses_reply_to_as_a_header() -> None:
+    import httpx
+
+    fake = SendGridFake().start()
+    try:
+        body = {
+            "from": {"email": "tips@example.com"},
+            "subject": "s",
+            "content": [{"type": "text/plain", "value": "t"}],
+            "personalizations": [
+                {"to": [{"email": "a@example.com"}], "headers": {"Reply-To": "x@example.com"}}
+            ],
+        }
+        answer = httpx.post(
+            f"{fake.url}/v3/mail/send",
+            json=body,
+            headers={"Authorization": f"Bearer {fake.api_key}"},
+            timeout=5,
+        )
+    finally:
+        fake.stop()
+    assert answer.status_code == 400
+    assert answer.json()["errors"][0]["field"] == "personalizations.0.headers"
+
+
+def test_resend_is_never_sent_faster_than_its_rate_limit(project: Project) -> None:
+    fake = ResendFake().start()
+    fake.rate_limit = 4.0  # requests a second
+    try:
+        addresses = subscribe(project, 900)
+        use_fake(project, fake, batch_size=100, concurrency=4, rate_limit=400)
+        result = project.run("send", "--week", WEEK, "--yes")
+    finally:
+        fake.stop()
+    assert result.exit_code == 0, result.output
+    assert fake.rate_limited == 0, "the token bucket kept under the provider's limit"
+    assert sorted(fake.counts()) == sorted(addresses)

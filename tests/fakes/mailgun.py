@@ -14,8 +14,14 @@ VARIABLE = re.compile(r"%recipient\.(\w+)%")
 
 
 class MailgunFake(Fake):
+    """https://documentation.mailgun.com/docs/mailgun/user-manual/sending-messages/: at most
+    1,000 recipients a call (batch sending), 25 MB a message; ``recipient-variables`` valid
+    JSON with an entry for every recipient; custom headers as ``h:``; a Reply-To as
+    ``h:Reply-To`` (given twice, refused)."""
+
     name = "mailgun"
     domain = "mg.example.com"
+    max_body = 25 * 1024 * 1024
 
     def route(self, request: Request) -> Answer | object:
         expected = "Basic " + base64.b64encode(f"api:{self.api_key}".encode()).decode()
@@ -38,7 +44,17 @@ class MailgunFake(Fake):
                 return Answer(400, {"message": f"'{required}' parameter is missing"})
         if len(recipients) > 1000:
             return Answer(400, {"message": "Too many recipients"})
-        variables = json.loads(form.get("recipient-variables", ["{}"])[0])
+        if len(form.get("h:Reply-To", [])) > 1:
+            return Answer(400, {"message": "Reply-To given twice"})
+        try:
+            variables = json.loads(form.get("recipient-variables", ["{}"])[0])
+        except ValueError:
+            return Answer(400, {"message": "recipient-variables is not valid JSON"})
+        bare = [to.rsplit("<", 1)[-1].rstrip(">") for to in recipients]
+        if len(recipients) > 1 and not all(a in variables for a in bare):
+            return Answer(
+                400, {"message": "recipient-variables must hold every recipient of a batch"}
+            )
         taken = []
         for to in recipients:
             address = to.rsplit("<", 1)[-1].rstrip(">")
@@ -50,6 +66,7 @@ class MailgunFake(Fake):
                 return VARIABLE.sub(lambda m: str(values.get(m.group(1), "")), text)
 
             headers = {k[2:]: fill(v[0]) for k, v in form.items() if k.startswith("h:")}
+            headers["From"] = form["from"][0]
             taken.append(
                 Accepted(
                     address,

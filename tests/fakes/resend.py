@@ -4,19 +4,58 @@ Idempotency (https://resend.com/docs/dashboard/emails/idempotency-keys): the sam
 same payload returns the first answer and sends nothing; the same key with another payload is
 409 ``invalid_idempotent_request``; the same key while its first request is still being
 processed is 409 ``concurrent_idempotent_requests``.
+
+Batch (https://resend.com/docs/api-reference/emails/send-batch-emails): 1 to 100 emails; each
+with ``from``, ``to`` (at most 50), ``subject``, ``html`` or ``text``; ``headers`` an object of
+strings (Reply-To goes in ``reply_to``: a Reply-To header beside it is refused); ``tags`` names
+and values of ASCII letters, numbers, underscores or dashes, up to 256 characters; no
+``attachments`` or ``scheduled_at`` in a batch. ``x-batch-validation: permissive`` refuses the
+invalid emails by index and sends the others. The rate limit (2 requests a second per team by
+default, https://resend.com/docs/api-reference/rate-limit) is the base fake's ``rate_limit``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 import uuid
+from typing import Any
 
 from tests.fakes.server import DROP, Accepted, Answer, Fake, Request
+
+TAG = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+def problem(e: Any) -> str | None:
+    """Why Resend would refuse this email (a validation error), or None."""
+    if not isinstance(e, dict):
+        return "Each email must be an object"
+    if not e.get("from") or not e.get("to") or not e.get("subject"):
+        return "Missing required field"
+    if not (e.get("html") or e.get("text")):
+        return "Missing `html` or `text` field"
+    to = e["to"] if isinstance(e["to"], list) else [e["to"]]
+    if len(to) > 50:
+        return "Too many recipients"
+    if "attachments" in e or "scheduled_at" in e:
+        return "`attachments` and `scheduled_at` are not supported in a batch"
+    headers = e.get("headers", {})
+    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+        return "`headers` must be an object of strings"
+    if any(k.lower() == "reply-to" for k in headers) and "reply_to" in e:
+        return "Reply-To given twice (`reply_to` and a header)"
+    for tag in e.get("tags", []):
+        if not isinstance(tag, dict) or not all(
+            isinstance(tag.get(k), str) and TAG.match(tag[k]) for k in ("name", "value")
+        ):
+            return "Tags may only contain ASCII letters, numbers, underscores, or dashes"
+    return None
 
 
 class ResendFake(Fake):
     name = "resend"
+    max_body = 40 * 1024 * 1024
 
     def __init__(self, api_key: str = "re_test_key_123") -> None:
         super().__init__(api_key)
@@ -82,31 +121,19 @@ class ResendFake(Fake):
         permissive = request.headers.get("x-batch-validation") == "permissive"
         data, errors, taken = [], [], []
         for index, e in enumerate(emails):
-            problem = None
-            if (
-                not e.get("from")
-                or not e.get("to")
-                or not e.get("subject")
-                or not (e.get("html") or e.get("text"))
-            ):
-                problem = "Missing required field"
-            elif len(e["to"]) > 50:
-                problem = "Too many recipients"
-            elif e["to"][0] in self.reject:
-                problem = "Invalid `to` field."
-            if problem:
+            refused = problem(e)
+            if refused is None and e["to"][0] in self.reject:
+                refused = "Invalid `to` field."
+            if refused:
                 if not permissive:
-                    return Answer(422, {"name": "validation_error", "message": problem})
-                errors.append({"index": index, "message": problem})
+                    return Answer(422, {"name": "validation_error", "message": refused})
+                errors.append({"index": index, "message": refused})
                 continue
+            headers = {**(e.get("headers") or {}), "From": e["from"]}
+            if e.get("reply_to"):
+                headers["Reply-To"] = e["reply_to"]
             taken.append(
-                Accepted(
-                    e["to"][0],
-                    e["subject"],
-                    e.get("html", ""),
-                    e.get("text", ""),
-                    dict(e.get("headers") or {}),
-                )
+                Accepted(e["to"][0], e["subject"], e.get("html", ""), e.get("text", ""), headers)
             )
             data.append({"id": str(uuid.uuid4())})
         answer = Answer(200, {"data": data, "errors": errors} if permissive else {"data": data})

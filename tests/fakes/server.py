@@ -14,6 +14,11 @@ API. The switches:
 - ``script``: what the next calls do, one entry per call, consumed in order before the other
   switches: a status (refused, nothing taken) or one of the ``after`` kinds (taken, then lost).
 - ``echo_secrets``: a refused credential is echoed in the 401/403 body, as some APIs do.
+- ``rate_limit``: requests per second allowed (a token bucket with a burst of one second's
+  worth); past it, 429 with ``retry-after`` and ``ratelimit-*`` headers, as Resend answers.
+
+Always, as strict API front ends are: a body must come with a Content-Length (a chunked upload
+is refused with 411), and one larger than the provider's documented ``max_body`` gets 413.
 """
 
 from __future__ import annotations
@@ -68,9 +73,10 @@ class Accepted:
 
 
 class Fake:
-    """Subclasses set ``name`` and implement ``route``."""
+    """Subclasses set ``name`` (and ``max_body``) and implement ``route``."""
 
     name = "fake"
+    max_body = 50 * 1024 * 1024
 
     def __init__(self, api_key: str = "test-key-123") -> None:
         self.api_key = api_key
@@ -80,6 +86,10 @@ class Fake:
         self.after: dict[int, str] = {}
         self.script: list[int | str] = []
         self.echo_secrets = False
+        self.rate_limit: float | None = None
+        self.rate_limited = 0  # how many requests got a 429 for going too fast
+        self._allowance = 0.0
+        self._allowance_at = 0.0
         self.retry_after = "0"
         self.delay = 0.0
         self.reject: set[str] = set()
@@ -139,13 +149,16 @@ class Fake:
                 pass
 
             def _handle(self) -> None:
-                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                    data = self._read_chunked()
-                else:
-                    data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                request = Request(self.command, self.path, headers, data)
-                answer = fake._dispatch(request)
+                if headers.get("transfer-encoding", "").lower() == "chunked":
+                    self._read_chunked()
+                    answer: Answer | object = Answer(411, {"message": "Length Required"})
+                elif int(headers.get("content-length") or 0) > fake.max_body:
+                    self.close_connection = True  # not reading a body that large
+                    answer = Answer(413, {"message": "Request Entity Too Large"})
+                else:
+                    data = self.rfile.read(int(headers.get("content-length") or 0))
+                    answer = fake._dispatch(Request(self.command, self.path, headers, data))
                 if answer is DROP:
                     self.close_connection = True
                     self.connection.shutdown(2)
@@ -187,11 +200,43 @@ class Fake:
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         ).start()
 
+    def _too_fast(self) -> Answer | None:
+        """A token bucket of ``rate_limit`` requests a second (burst: one second's worth)."""
+        if self.rate_limit is None:
+            return None
+        with self.lock:
+            now = time.monotonic()
+            self._allowance = min(
+                self.rate_limit,
+                self._allowance + (now - self._allowance_at) * self.rate_limit
+                if self._allowance_at
+                else self.rate_limit,
+            )
+            self._allowance_at = now
+            if self._allowance >= 1:
+                self._allowance -= 1
+                return None
+            self.rate_limited += 1
+        return Answer(
+            429,
+            {"name": "rate_limit_exceeded", "message": "Too many requests."},
+            {
+                "retry-after": "1",
+                "ratelimit-limit": str(int(self.rate_limit)),
+                "ratelimit-remaining": "0",
+                "ratelimit-reset": "1",
+            },
+        )
+
     def _dispatch(self, request: Request) -> Answer | object:
         with self.lock:
             self.calls += 1
             call = self.calls
             step = self.script.pop(0) if self.script else None
+        if request.method == "POST":
+            limited = self._too_fast()
+            if limited is not None:
+                return limited
         if self.delay:
             time.sleep(self.delay)
         if isinstance(step, int):
