@@ -1,190 +1,333 @@
-"""Sending throughput: the engine against the bare transport, and its memory.
+"""Sending throughput: a whole `newsletter send` against a bare httpx loop, CPU and memory.
 
-    python bench/throughput.py --subscribers 100000 --provider outbox
-    python bench/throughput.py --subscribers 100000 --provider postmark-fake --latency-ms 50
-    python bench/throughput.py --subscribers 10000 --provider sendgrid-fake --runs 3
+    python bench/throughput.py                                    # 100,000, SQLite, 0 ms, 3 runs
+    python bench/throughput.py --subscribers 10000 --latency-ms 50
+    python bench/throughput.py --database postgresql://postgres@127.0.0.1:5432/postgres \\
+        --workers 2 --subscribers 100000 --latency-ms 50
 
-The fakes are the test suite's provider servers (tests/fakes), run in this process on
-127.0.0.1 with an added answer delay of --latency-ms.
+The provider is the test suite's Postmark fake (tests/fakes/postmark.py), a real HTTP server on
+127.0.0.1 in this process, answering after --latency-ms. For each run, in fresh processes:
 
-For each run, in a fresh process: a temp SQLite database with N active subscribers and one
-tip; then (1) the engine, `send_week`, timed from the first claim to the last commit, and
-(2) the ceiling: a raw loop that builds the same messages and hands them to the same provider
-in the same batches, as many at a time as the engine's concurrency, with no database. Prints messages/s for both, their ratio, and the peak
-RSS of the engine's process. Goals (issue 5): ratio >= 0.80 with a 0 ms transport; peak RSS
-<= 120 MB at 100k and <= 20 MB more than at 10k.
+1. setup: a new database (a temp SQLite file, or a new PostgreSQL database) with N active
+   subscribers and one queued tip;
+2. the engine: the real command, `newsletter send` (one worker: the edition is created by it,
+   rendering and the delivery rows included) or N × `newsletter send --worker` on an edition
+   created in setup, timed from the start of the first process to the end of the last; each
+   process reports its CPU time (getrusage) and peak RSS (VmHWM) at exit;
+3. the ceiling: a bare httpx loop in a process of its own posting the same number of
+   pre-built Postmark batches (500 messages of the same size) to the same fake with the same
+   concurrency (x workers), counted from its first request.
+
+Prints messages/s of both and their ratio, the engine's CPU per message and peak RSS per
+process; medians of the runs. Goals: issue 13, 100,000 at 0 ms: ratio >= 0.75, CPU <= 80 µs a
+message, peak RSS <= 120 MB and flat from 10,000; issue 16: 2 workers >= 1.7 x one worker at
+50 ms, flat RSS up to 1,000,000 on PostgreSQL.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
+import os
+import secrets
 import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parent.parent
+KEY = "test-key-123"
+SECRET = "bench-signing-key-0123456789"
+TIP = "When Greg entered the Tax Office, he was thinking about two things. " * 110
+CONCURRENCY = 4
+
 
 def peak_rss_mb() -> float:
-    """This process's peak RSS. VmHWM, not ru_maxrss: on Linux ru_maxrss survives fork and
-    exec, so a child would report its parent's peak (the fake server's) as its own."""
+    """This process's peak RSS (VmHWM: ru_maxrss survives fork and exec on Linux)."""
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return 0.0
 
 
-def setup(engine: Any, factory: Any, folder: Path, subscribers: int) -> None:
-    """A database with ``subscribers`` active subscribers and one queued tip."""
-    from newsletter import db, imports, tips
-    from newsletter.suppression import SuppressionList
-
-    db.upgrade(engine)
-    csv_path = folder / "list.csv"
-    csv_path.write_text(
-        "email,name\n" + "".join(f"p{i}@example.com,Person {i}\n" for i in range(subscribers))
-    )
-    tip = "When Greg entered the Tax Office, he was thinking. " * 120
-    (folder / "tip.md").write_text(f"---\ntitle: Make the Long Wait Feel Shorter\n---\n{tip}\n")
-    with db.transaction(factory) as session:
-        imports.import_file(session, SuppressionList(["bench-key"]), csv_path)
-        tips.add_tips(session, [folder / "tip.md"])
+# ---- the database ------------------------------------------------------------------------
 
 
-def child(
-    subscribers: int, provider_name: str, mode: str, folder: Path, api_base: str
-) -> dict[str, float]:
-    from newsletter import db
-    from newsletter.config import settings_from_mapping
-    from newsletter.editions import open_edition, rendered
-    from newsletter.messages import MessageFactory
-    from newsletter.providers.registry import make_provider
-    from newsletter.sending import send_week
-    from newsletter.tokens import Tokens
-    from newsletter.weeks import IsoWeek
+def new_database(base: str, folder: Path) -> tuple[str, str | None]:
+    """(URL, PostgreSQL database to drop afterwards)."""
+    if not base:
+        return f"sqlite:///{folder / 'bench.db'}", None
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
 
-    settings = settings_from_mapping(
-        {
-            "newsletter": {"postal_address": "100 Main St", "base_url": "https://tips.example.com"},
-            "database": {"url": f"sqlite:///{folder / 'bench.db'}"},
-            "provider": {
-                "name": provider_name,
-                "outbox_dir": str(folder / "outbox"),
-                "api_base": api_base,
-                "rate_limit": 1e9,
-            },
-        },
-        {"NEWSLETTER_SECRET_KEY": "bench-key-0123456789", "NEWSLETTER_API_KEY": "test-key-123"},
-        folder / "config.toml",
-    )
-    engine = db.make_engine(settings.database.url)
-    factory = db.session_factory(engine)
-    week = IsoWeek(2026, 48)
-    if mode == "setup":
-        setup(engine, factory, folder, subscribers)
-        return {}
-    base_mb = peak_rss_mb()
-    if mode == "engine":
-        open_edition(factory, settings, week)
-        start = time.perf_counter()
-        report = send_week(settings, week, engine=engine)
-        seconds = time.perf_counter() - start
-        assert report.counts["sent"] == subscribers, report.counts
-    else:
-        edition, _ = open_edition(factory, settings, week)
-        provider = make_provider(settings)
-        build = MessageFactory(
-            settings, str(week), edition.id, rendered(edition), Tokens(["bench-key-0123456789"])
+    name = f"newsletter_bench_{secrets.token_hex(4)}"
+    admin = make_url(base).set(drivername="postgresql+psycopg")
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return admin.set(database=name).render_as_string(hide_password=False), name
+
+
+def drop_database(base: str, name: str) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(base).set(drivername="postgresql+psycopg")
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def write_config(folder: Path, url: str, api_base: str, workers: int) -> Path:
+    config = folder / "config.toml"
+    config.write_text(
+        textwrap.dedent(
+            f"""\
+            [newsletter]
+            postal_address = "100 Main Street, Springfield, IL 62701, USA"
+            base_url = "https://tips.example.com"
+
+            [database]
+            url = "{url}"
+
+            [provider]
+            name = "postmark"
+            api_base = "{api_base}"
+            concurrency = {CONCURRENCY}
+            rate_limit = 0
+
+            [checks]
+            spamassassin = false
+            network = false
+            """
         )
-        size = provider.max_batch
+    )
+    return config
 
-        def one_batch(first: int) -> None:
-            batch = [
-                build.build(i + 1, i + 1, f"p{i}@example.com", f"Person {i}")
-                for i in range(first, min(first + size, subscribers))
-            ]
-            provider.send_batch(batch, f"raw-{first}")
 
-        start = time.perf_counter()
-        with ThreadPoolExecutor(settings.provider.concurrency) as pool:
-            list(pool.map(one_batch, range(0, subscribers, size)))
-        seconds = time.perf_counter() - start
+def env(config: Path) -> dict[str, str]:
     return {
-        "rate": subscribers / seconds,
-        "seconds": seconds,
-        "peak_mb": peak_rss_mb(),
-        "base_mb": base_mb,
+        **os.environ,
+        "NEWSLETTER_CONFIG": str(config),
+        "NEWSLETTER_SECRET_KEY": SECRET,
+        "NEWSLETTER_API_KEY": KEY,
     }
 
 
-def measure(subscribers: int, provider: str, mode: str, api_base: str) -> dict[str, float]:
+def setup(config: Path, subscribers: int, create_edition: bool) -> None:
+    """In a process of its own: the schema, N subscribers, one tip (and the edition)."""
+    code = textwrap.dedent(
+        f"""
+        from pathlib import Path
+        from newsletter import db, imports, tips
+        from newsletter.config import load_settings
+        from newsletter.editions import open_edition
+        from newsletter.suppression import SuppressionList
+        from newsletter.weeks import IsoWeek, current_week
+        from newsletter.models import utcnow
+        settings = load_settings({str(config)!r})
+        engine = db.make_engine(db.resolve_url(settings.database.url, settings.base_dir))
+        db.upgrade(engine)
+        folder = Path({str(config.parent)!r})
+        (folder / "list.csv").write_text(
+            "email,first_name\\n" + "".join(f"p{{i}}@example.com,Person{{i}}\\n" for i in range({subscribers}))
+        )
+        (folder / "tip.md").write_text("---\\ntitle: Make the Long Wait Feel Shorter\\n---\\n" + {TIP!r} + "\\n")
+        factory = db.session_factory(engine)
+        with db.transaction(factory) as session:
+            imports.import_file(session, SuppressionList.from_settings(settings), folder / "list.csv")
+            tips.add_tips(session, [folder / "tip.md"])
+        if {create_edition}:
+            open_edition(factory, settings, current_week(settings.schedule, utcnow()))
+        """
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, env=env(config), cwd=config.parent)
+
+
+# ---- the engine ----------------------------------------------------------------------------
+
+MEASURED = textwrap.dedent(
+    """
+    import atexit, json, os, resource, runpy, sys
+    def report():
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        peak = 0.0
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                peak = int(line.split()[1]) / 1024
+        with open(os.environ["BENCH_REPORT"], "w") as out:
+            json.dump({"cpu": usage.ru_utime + usage.ru_stime, "peak_mb": peak}, out)
+    atexit.register(report)
+    sys.argv = ["newsletter", *sys.argv[1:]]
+    runpy.run_module("newsletter", run_name="__main__")
+    """
+)
+
+
+def engine_run(config: Path, workers: int) -> dict[str, Any]:
+    """The real command(s), each measured at its exit."""
+    args = [["send", "--yes"]] if workers == 1 else [["send", "--worker"]] * workers
+    reports = [config.parent / f"report-{i}.json" for i in range(len(args))]
+    start = time.perf_counter()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", MEASURED, *a],
+            env={**env(config), "BENCH_REPORT": str(r)},
+            cwd=config.parent,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for a, r in zip(args, reports, strict=True)
+    ]
+    errors = [p.communicate()[1] for p in procs]
+    seconds = time.perf_counter() - start
+    for p, err in zip(procs, errors, strict=True):
+        if p.returncode != 0:
+            raise SystemExit(f"newsletter send exited {p.returncode}: {err.decode()[-2000:]}")
+    measured = [json.loads(r.read_text()) for r in reports]
+    return {
+        "seconds": seconds,
+        "cpu": sum(m["cpu"] for m in measured),
+        "peak_mb": max(m["peak_mb"] for m in measured),
+    }
+
+
+# ---- the ceiling ---------------------------------------------------------------------------
+
+
+def raw_loop(config: Path, subscribers: int, api_base: str, concurrency: int) -> float:
+    """In a process of its own: seconds for a bare httpx loop posting the same batches."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--raw-child",
+            str(config),
+            str(subscribers),
+            api_base,
+            str(concurrency),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env(config),
+    ).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+def raw_child(config: str, subscribers: int, api_base: str, concurrency: int) -> None:
+    """Build one Postmark batch of 500 messages the size of the edition's, then post it."""
+    import httpx
+
+    from newsletter.config import load_settings
+    from newsletter.content import RenderedEdition
+    from newsletter.messages import MessageFactory
+    from newsletter.names import PersonName
+    from newsletter.providers import http
+    from newsletter.providers.postmark import PostmarkProvider
+    from newsletter.render import render_edition
+    from newsletter.tokens import Tokens
+
+    settings = load_settings(config)
+
+    class Tip:
+        title, slug, body_md, takeaway = "Make the Long Wait Feel Shorter", "m", TIP, ""
+
+    import datetime
+
+    rendered: RenderedEdition = render_edition(settings, Tip(), send_date=datetime.date.today())
+    build = MessageFactory(settings, "2026-W48", 1, rendered, Tokens([SECRET]))
+    adapter = PostmarkProvider(settings)
+    messages = [
+        build.build(i, i, f"p{i}@example.com", PersonName(f"Person{i}")) for i in range(500)
+    ]
+    body = bytes(http.json_array(adapter.payload(m) for m in messages))
+    adapter.close()
+    headers = {"X-Postmark-Server-Token": KEY, **http.JSON_HEADERS}
+    limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency)
+    batches = -(-subscribers // 500)
+    with httpx.Client(base_url=api_base, headers=headers, limits=limits, timeout=120) as client:
+
+        def post(_: int) -> None:
+            client.post("/email/batch", content=body).raise_for_status()
+
+        start = time.perf_counter()
+        with ThreadPoolExecutor(concurrency) as pool:
+            list(pool.map(post, range(batches)))
+        print(time.perf_counter() - start)
+
+
+# ---- the runs ------------------------------------------------------------------------------
+
+
+def one_run(args: argparse.Namespace, api_base: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        for step in ("setup", mode):
-            out = _run_child(subscribers, provider, step, api_base, tmp)
-    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
-
-
-def _run_child(subscribers: int, provider: str, mode: str, api_base: str, tmp: str) -> str:
-    command = [sys.executable, __file__, "--child", mode, "--subscribers", str(subscribers)]
-    command += ["--provider", provider, "--folder", tmp, "--api-base", api_base]
-    return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        folder = Path(tmp)
+        url, pg_name = new_database(args.database, folder)
+        try:
+            config = write_config(folder, url, api_base, args.workers)
+            setup(config, args.subscribers, create_edition=args.workers > 1)
+            engine = engine_run(config, args.workers)
+            raw = raw_loop(config, args.subscribers, api_base, CONCURRENCY * args.workers)
+        finally:
+            if pg_name:
+                drop_database(args.database, pg_name)
+    return {
+        "engine_rate": args.subscribers / engine["seconds"],
+        "raw_rate": args.subscribers / raw,
+        "cpu_us": engine["cpu"] / args.subscribers * 1e6,
+        "peak_mb": engine["peak_mb"],
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, default=100_000)
-    parser.add_argument("--provider", default="outbox")
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--child", choices=("setup", "engine", "raw"))
-    parser.add_argument("--folder", type=Path)
-    parser.add_argument("--api-base", default="")
+    parser.add_argument("--database", default="", help="a PostgreSQL URL (default: SQLite)")
+    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--raw-child", nargs=4, metavar="X")
     args = parser.parse_args()
-    if args.child:
-        print(
-            json.dumps(
-                child(args.subscribers, args.provider, args.child, args.folder, args.api_base)
-            )
-        )
+    if args.raw_child:
+        config, n, base, concurrency = args.raw_child
+        raw_child(config, int(n), base, int(concurrency))
         return
-    fake = None
-    name = args.provider
-    if args.provider.endswith("-fake"):
-        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-        from tests.fakes.postmark import PostmarkFake
-        from tests.fakes.sendgrid import SendGridFake
+    if args.workers > 1 and not args.database:
+        raise SystemExit("--workers needs --database postgresql://… (SQLite has one writer)")
+    sys.path.insert(0, str(ROOT))
+    from tests.fakes.postmark import PostmarkFake
 
-        name = args.provider.removesuffix("-fake")
-        fake = {"postmark": PostmarkFake, "sendgrid": SendGridFake}[name]()
-        fake.keep = False
-        fake.delay = args.latency_ms / 1000
-        fake.start()
-    engine, raw = [], []
+    fake = PostmarkFake(KEY)
+    fake.keep = False
+    fake.delay = args.latency_ms / 1000
+    fake.start()
     try:
-        for _ in range(args.runs):
-            engine.append(measure(args.subscribers, name, "engine", fake.url if fake else ""))
-            raw.append(measure(args.subscribers, name, "raw", fake.url if fake else ""))
+        runs = [one_run(args, fake.url) for _ in range(args.runs)]
     finally:
-        if fake is not None:
-            fake.stop()
-    e = statistics.median(r["rate"] for r in engine)
-    r = statistics.median(r["rate"] for r in raw)
+        fake.stop()
+    med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    where = "PostgreSQL" if args.database else "SQLite"
     print(
-        f"provider={args.provider} latency={args.latency_ms:g} ms subscribers={args.subscribers:,} runs={args.runs}"
+        f"Postmark fake, {args.latency_ms:g} ms; {args.subscribers:,} subscribers; {where}; "
+        f"{args.workers} worker(s); medians of {args.runs} runs"
     )
-    each = ", ".join(f"{x['rate']:,.0f}" for x in engine)
-    print(f"engine: median {e:,.0f} msg/s ({each})")
-    print(f"raw loop (same messages, same provider, no database): median {r:,.0f} msg/s")
-    print(f"ratio engine/raw: {e / r:.2f}")
+    each = ", ".join(f"{r['engine_rate']:,.0f}" for r in runs)
+    print(f"newsletter send:  {med['engine_rate']:,.0f} msg/s ({each})")
     print(
-        f"engine peak RSS: median {statistics.median(x['peak_mb'] for x in engine):.0f} MB "
-        f"(of which {statistics.median(x['base_mb'] for x in engine):.0f} MB at start: interpreter and libraries)"
+        f"bare httpx loop:  {med['raw_rate']:,.0f} msg/s (same batches, same fake, same concurrency)"
     )
+    print(f"ratio:            {med['engine_rate'] / med['raw_rate']:.2f}   (goal >= 0.75)")
+    print(f"CPU per message:  {med['cpu_us']:.0f} µs   (goal <= 80 µs)")
+    print(f"peak RSS:         {med['peak_mb']:.0f} MB per sending process   (goal <= 120 MB)")
+    print(json.dumps({"runs": runs, "median": med}))
 
 
 if __name__ == "__main__":

@@ -73,13 +73,13 @@ class MessageFactory:
         rendered: RenderedEdition,
         tokens: Tokens,
     ) -> None:
-        self._base_url = settings.newsletter.base_url
         self._week = week
         self._edition_id = edition_id
         self._subject = rendered.subject
         self._body = Body.of(rendered)
         self._greeting = Greeting.compile(settings.newsletter.greeting)
         self._tokens = tokens
+        self._unsubscribe_base = absolute(settings.newsletter.base_url, "u/")
         self._list_id = list_id(settings)
         self._sender = sender(settings)
         self._reply_to = settings.newsletter.reply_to
@@ -91,8 +91,9 @@ class MessageFactory:
         return self._body
 
     def unsubscribe_url(self, subscriber_id: int) -> str:
-        token = self._tokens.make(UNSUBSCRIBE, subscriber_id, self._edition_id)
-        return absolute(self._base_url, f"u/{token}")
+        return self._unsubscribe_base + self._tokens.make(
+            UNSUBSCRIBE, subscriber_id, self._edition_id
+        )
 
     def build(
         self,

@@ -115,3 +115,11 @@ def test_upgrading_from_the_first_release_keeps_every_row(tmp_path: Path, db_url
         for table in ("subscribers", "tips", "editions", "deliveries", "subscriber_events"):
             assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 1, table  # noqa: S608
     engine.dispose()
+
+
+def test_the_head_read_from_the_files_is_alembics() -> None:
+    from alembic.script import ScriptDirectory
+
+    from newsletter.resources import migrations_dir
+
+    assert db.head_revision() == ScriptDirectory(str(migrations_dir())).get_current_head()

@@ -1,7 +1,7 @@
 """The ``newsletter`` command: parse, call one library function, print.
 
 Exit codes: 0 done; 1 a user error (one line, no traceback); 2 usage; 3 a send finished with
-failed or in-doubt deliveries.
+failed or in-doubt deliveries; 4 a send stopped with the edition unfinished.
 """
 
 from __future__ import annotations
@@ -10,26 +10,34 @@ import logging
 
 import click
 
-from newsletter.cli import (
-    archive_cmd,
-    calendar_cmd,
-    check_cmd,
-    db_cmd,
-    editions_cmd,
-    init_cmd,
-    preview_cmd,
-    providers_cmd,
-    run_cmd,
-    send_cmd,
-    serve_cmd,
-    status_cmd,
-    subscribers_cmd,
-    tips_cmd,
-)
 from newsletter.cli._app import NewsletterGroup, State
 
+COMMANDS = {
+    name: f"newsletter.cli.{module}:{attribute}"
+    for name, module, attribute in (
+        ("init", "init_cmd", "init"),
+        ("status", "status_cmd", "status"),
+        ("preview", "preview_cmd", "preview"),
+        ("send", "send_cmd", "send"),
+        ("editions", "editions_cmd", "editions"),
+        ("providers", "providers_cmd", "providers"),
+        ("run", "run_cmd", "run"),
+        ("serve", "serve_cmd", "serve"),
+        ("db", "db_cmd", "db"),
+        ("tips", "tips_cmd", "tips"),
+        ("calendar", "calendar_cmd", "calendar"),
+        ("archive", "archive_cmd", "archive"),
+        ("check", "check_cmd", "check"),
+        ("subscribers", "subscribers_cmd", "subscribers"),
+    )
+}
 
-@click.group(cls=NewsletterGroup, context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(
+    cls=NewsletterGroup,
+    lazy=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.option(
     "--config",
     "-c",
@@ -50,22 +58,6 @@ def app(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     ctx.obj = State(config_path=config_path)
     ctx.call_on_close(ctx.obj.close)
-
-
-app.add_command(init_cmd.init)
-app.add_command(status_cmd.status)
-app.add_command(preview_cmd.preview)
-app.add_command(send_cmd.send)
-app.add_command(editions_cmd.editions)
-app.add_command(providers_cmd.providers)
-app.add_command(run_cmd.run)
-app.add_command(serve_cmd.serve)
-app.add_command(db_cmd.db)
-app.add_command(tips_cmd.tips)
-app.add_command(calendar_cmd.calendar)
-app.add_command(archive_cmd.archive)
-app.add_command(check_cmd.check)
-app.add_command(subscribers_cmd.subscribers)
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from collections.abc import Iterator
@@ -37,7 +38,24 @@ class UserError(click.ClickException):
 
 class NewsletterGroup(click.Group):
     """Turns every foreseeable failure below it into a ``UserError``: a ``NewsletterError``,
-    or the database lost or locked anywhere a command did not expect it."""
+    or the database lost or locked anywhere a command did not expect it.
+
+    Commands are imported when used (``lazy``: name -> "module:attribute"): `newsletter send`
+    does not pay for the web app, the archive importer or the scheduler.
+    """
+
+    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy or {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy and name not in self.commands:
+            module, _, attribute = self.lazy[name].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), name)
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

@@ -36,13 +36,12 @@ class PostmarkProvider:
         headers = {"X-Postmark-Server-Token": http.api_key(settings), **http.JSON_HEADERS}
         self._client = http.client(base, headers, concurrency=settings.provider.concurrency)
 
-    def payload(self, m: Message) -> dict[str, Any]:
-        body: dict[str, Any] = {
+    def payload(self, m: Message) -> list[bytes]:
+        """One message of the batch, encoded (in pieces)."""
+        rest: dict[str, Any] = {
             "From": m.sender,
             "To": formataddr((m.to_name, m.to)) if m.to_name else m.to,
             "Subject": m.subject,
-            "HtmlBody": m.html,
-            "TextBody": m.text,
             "MessageStream": self._stream,
             "Tag": "newsletter",
             "Headers": [
@@ -55,14 +54,19 @@ class PostmarkProvider:
             "TrackLinks": "None",  # never rewrite links: the unsubscribe link must stay ours
         }
         if m.reply_to:
-            body["ReplyTo"] = m.reply_to
-        return body
+            rest["ReplyTo"] = m.reply_to
+        return http.with_bodies("HtmlBody", "TextBody", m, rest)
 
     def send_batch(
         self, messages: Sequence[Message], batch_key: str, record: Record | None = None
     ) -> list[SendResult]:
-        content = http.json_array(self.payload(m) for m in messages)
-        response = http.call(self.name, lambda: self._client.post("/email/batch", content=content))
+        body = http.json_array(self.payload(m) for m in messages)
+        response = http.call(
+            self.name,
+            lambda: self._client.post(
+                "/email/batch", content=body.chunks(), headers=body.headers()
+            ),
+        )
         http.check(self.name, response)
         answers = http.body(self.name, response)
         if not isinstance(answers, list) or len(answers) != len(messages):

@@ -41,28 +41,27 @@ class ResendProvider:
         }
         self._client = http.client(base, headers, concurrency=settings.provider.concurrency)
 
-    def payload(self, m: Message) -> dict[str, Any]:
-        body: dict[str, Any] = {
+    def payload(self, m: Message) -> list[bytes]:
+        """One email of the batch, encoded (in pieces)."""
+        rest: dict[str, Any] = {
             "from": m.sender,
             "to": [m.to],
             "subject": m.subject,
-            "html": m.html,
-            "text": m.text,
             "headers": {k: v for k, v in m.headers.items() if k.lower() not in _NOT_HEADERS},
             "tags": [{"name": k, "value": v.replace("-", "_")} for k, v in m.metadata.items()],
         }
         if m.reply_to:
-            body["reply_to"] = m.reply_to
-        return body
+            rest["reply_to"] = m.reply_to
+        return http.with_bodies("html", "text", m, rest)
 
     def send_batch(
         self, messages: Sequence[Message], batch_key: str, record: Record | None = None
     ) -> list[SendResult]:
-        content = http.json_array(self.payload(m) for m in messages)
-        headers = {"Idempotency-Key": batch_key[:256]}
+        body = http.json_array(self.payload(m) for m in messages)
+        headers = {"Idempotency-Key": batch_key[:256], **body.headers()}
         response = http.call(
             self.name,
-            lambda: self._client.post("/emails/batch", content=content, headers=headers),
+            lambda: self._client.post("/emails/batch", content=body.chunks(), headers=headers),
         )
         if response.status_code == 409:
             raise _conflict(response)
