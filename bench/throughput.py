@@ -42,7 +42,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "test-key-123"
-SECRET = "bench-signing-key-0123456789"
+SECRET = "bench-signing-key-0123456789"  # noqa: S105 (a throwaway key for a throwaway database)
 TIP = "When Greg entered the Tax Office, he was thinking about two things. " * 110
 CONCURRENCY = 4
 
