@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, case, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,9 +33,9 @@ STATUSES = ("pending", "claimed", "sent", "failed", "in_doubt", "skipped")
 NO_LONGER_SUBSCRIBED = "no longer subscribed"
 
 
-@dataclass(frozen=True)
-class Claimed:
-    """A claimed delivery with what is needed to build its message."""
+class Claimed(NamedTuple):
+    """A claimed delivery with what is needed to build its message (a tuple: thousands are
+    made a second)."""
 
     delivery_id: int
     subscriber_id: int

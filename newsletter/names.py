@@ -28,7 +28,9 @@ class PersonName(NamedTuple):
 
     def full(self) -> str:
         """``first last``, or whichever is there."""
-        return " ".join(part for part in (self.first, self.last) if part)
+        if self.first and self.last:
+            return f"{self.first} {self.last}"
+        return self.first or self.last
 
 
 def split_name(full: str) -> PersonName:

@@ -384,8 +384,9 @@ class _Run:
             attempt += 1
             results, error, reported = self._attempt(batch, messages)
             if reported:
-                batch = batch.without({r.delivery_id for r in reported})
-                results = [r for r in results if r not in reported]
+                done = {r.delivery_id for r in reported}
+                batch = batch.without(done)
+                results = [r for r in results if r.delivery_id not in done]
             if error is not None and self.one_by_one and batch.rows:
                 if error.ambiguous:
                     batch = self._settle_first(batch, error)

@@ -12,14 +12,13 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from datetime import timedelta
-from email.utils import formataddr
 from typing import Any
 
 from newsletter.config import Settings
 from newsletter.content import GREETING, UNSUBSCRIBE_URL
 from newsletter.errors import ConfigError
 from newsletter.providers import http
-from newsletter.providers.base import Message, Record, SendResult
+from newsletter.providers.base import Message, Record, SendResult, mailbox
 
 
 class MailgunProvider:
@@ -54,7 +53,7 @@ class MailgunProvider:
         variables: dict[str, dict[str, Any]] = {}
         fields: list[tuple[str, str]] = [("from", first.sender)]
         for m in messages:
-            fields.append(("to", formataddr((m.to_name, m.to)) if m.to_name else m.to))
+            fields.append(("to", mailbox(m.to_name, m.to)))
             greeting = m.fields.get("greeting", "")
             url = m.fields.get("unsubscribe_url", "")
             variables[m.to] = {

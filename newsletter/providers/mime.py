@@ -12,9 +12,9 @@ from __future__ import annotations
 import binascii
 import re
 from email.header import Header
-from email.utils import formataddr, formatdate
+from email.utils import formatdate
 
-from newsletter.providers.base import Message, MessageError
+from newsletter.providers.base import Message, MessageError, mailbox
 
 CRLF = "\r\n"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -26,7 +26,7 @@ def message_bytes(message: Message, date: str | None = None) -> bytes:
     """The whole message; ``MessageError`` when a header value could forge another header."""
     # "=_" never occurs in a quoted-printable body ("=" is written "=3D"): a safe boundary.
     boundary = f"=_nl{message.delivery_id:x}"
-    to = formataddr((message.to_name, message.to)) if message.to_name else message.to
+    to = mailbox(message.to_name, message.to)
     lines = [
         _header("From", message.sender, address=True),
         _header("To", to, address=True),

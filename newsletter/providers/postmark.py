@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from email.utils import formataddr
 from typing import Any
 
 from newsletter.config import Settings
 from newsletter.providers import http
-from newsletter.providers.base import Message, Record, SendResult
+from newsletter.providers.base import Message, Record, SendResult, mailbox
 
 SUPPRESSED_CODES = {300, 406}
 # Postmark sets these itself or takes them as fields of their own: never in Headers.
@@ -40,7 +39,7 @@ class PostmarkProvider:
         """One message of the batch, encoded (in pieces)."""
         rest: dict[str, Any] = {
             "From": m.sender,
-            "To": formataddr((m.to_name, m.to)) if m.to_name else m.to,
+            "To": mailbox(m.to_name, m.to),
             "Subject": m.subject,
             "MessageStream": self._stream,
             "Tag": "newsletter",
