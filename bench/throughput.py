@@ -113,8 +113,10 @@ def write_config(folder: Path, url: str, api_base: str, workers: int) -> Path:
 
 
 def env(config: Path) -> dict[str, str]:
+    # As a service would run: with its bytecode cached (this sandbox sets the variable).
+    inherited = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     return {
-        **os.environ,
+        **inherited,
         "NEWSLETTER_CONFIG": str(config),
         "NEWSLETTER_SECRET_KEY": SECRET,
         "NEWSLETTER_API_KEY": KEY,

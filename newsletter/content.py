@@ -9,6 +9,7 @@ in the HTML part), never a render. Providers that send one template for a whole 
 
 from __future__ import annotations
 
+import binascii
 import html
 import re
 from collections.abc import Callable, Mapping
@@ -69,6 +70,26 @@ class Body:
         """``text(fields)`` as the inside of a JSON string, in pieces to be joined."""
         return _fill_json(self._text_json, fields, str)
 
+    # For raw MIME (SMTP, SES, the outbox): the parts quoted-printable, encoded once per edition.
+    # Each piece is encoded from the start of a line and ends with a soft line break, so a
+    # recipient's values slot in between without re-encoding (or re-wrapping) the rest.
+
+    def html_qp(self, fields: Mapping[str, str]) -> list[bytes]:
+        """``html(fields)`` quoted-printable (UTF-8, CRLF), in pieces to be joined."""
+        return _fill_qp(self._html_qp, fields, html.escape)
+
+    def text_qp(self, fields: Mapping[str, str]) -> list[bytes]:
+        """``text(fields)`` quoted-printable (UTF-8, CRLF), in pieces to be joined."""
+        return _fill_qp(self._text_qp, fields, str)
+
+    @cached_property
+    def _html_qp(self) -> tuple[bytes | str, ...]:
+        return tuple(quoted_printable(p) if i % 2 == 0 else p for i, p in enumerate(self._html))
+
+    @cached_property
+    def _text_qp(self) -> tuple[bytes | str, ...]:
+        return tuple(quoted_printable(p) if i % 2 == 0 else p for i, p in enumerate(self._text))
+
     @cached_property
     def _html_json(self) -> tuple[bytes | str, ...]:
         return _json_pieces(self._html)
@@ -76,6 +97,24 @@ class Body:
     @cached_property
     def _text_json(self) -> tuple[bytes | str, ...]:
         return _json_pieces(self._text)
+
+
+def quoted_printable(text: str) -> bytes:
+    """``text`` as quoted-printable UTF-8 with CRLF line ends, ending at the start of a line
+    (a soft line break is added when it does not end with a line break of its own)."""
+    encoded = binascii.b2a_qp(text.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
+    return encoded if not encoded or encoded.endswith(b"\r\n") else encoded + b"=\r\n"
+
+
+def _fill_qp(
+    pieces: tuple[bytes | str, ...], fields: Mapping[str, str], escape: Callable[[str], str]
+) -> list[bytes]:
+    return [
+        piece
+        if isinstance(piece, bytes)
+        else quoted_printable(escape(fields.get(PLACEHOLDERS[piece], "")))
+        for piece in pieces
+    ]
 
 
 def _json_pieces(pieces: tuple[str, ...]) -> tuple[bytes | str, ...]:

@@ -9,10 +9,10 @@ helpers. Tests parse every message back with the standard library's parser.
 
 from __future__ import annotations
 
-import binascii
 import re
 from email.header import Header
 from email.utils import formatdate
+from functools import lru_cache
 
 from newsletter.providers.base import Message, MessageError, mailbox
 
@@ -45,9 +45,11 @@ def message_bytes(message: Message, date: str | None = None) -> bytes:
     return b"".join(
         (
             head,
-            _part(boundary, "plain", message.text),
-            _part(boundary, "html", message.html),
-            f"--{boundary}--\r\n".encode("ascii"),
+            _part_head(boundary, "plain"),
+            *message.body.text_qp(message.fields),
+            _part_head(boundary, "html"),
+            *message.body.html_qp(message.fields),
+            f"\r\n--{boundary}--\r\n".encode("ascii"),
         )
     )
 
@@ -60,18 +62,22 @@ def _header(name: str, value: str, *, address: bool = False) -> str:
         )
     if address or (value.isascii() and len(name) + len(value) < 998):
         return f"{name}: {value}"  # (formataddr has already encoded a display name)
+    return _encoded(name, value)
+
+
+@lru_cache(maxsize=64)
+def _encoded(name: str, value: str) -> str:
+    """RFC 2047 (and folding) for a header that needs it: the same Subject and List-Id for a
+    whole edition, so encoded once."""
     charset = "us-ascii" if value.isascii() else "utf-8"
     encoded = Header(value, charset, header_name=name).encode(linesep=CRLF)
     return f"{name}: {encoded}"
 
 
-def _part(boundary: str, subtype: str, content: str) -> bytes:
-    body = binascii.b2a_qp(content.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
+def _part_head(boundary: str, subtype: str) -> bytes:
+    # (the CRLF before a boundary belongs to the boundary, RFC 2046)
+    lead = "" if subtype == "plain" else "\r\n"
     return (
-        (
-            f'--{boundary}\r\nContent-Type: text/{subtype}; charset="utf-8"\r\n'
-            "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
-        ).encode("ascii")
-        + body
-        + b"\r\n"
-    )
+        f'{lead}--{boundary}\r\nContent-Type: text/{subtype}; charset="utf-8"\r\n'
+        "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+    ).encode("ascii")
