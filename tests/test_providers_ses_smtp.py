@@ -69,6 +69,10 @@ def test_ses_sends_each_message_signed_once_with_our_headers(
         EmailIdentity="tips@example.com"
     )
     addresses = subscribe(project, 120)
+    config = project.config.read_text()
+    project.config.write_text(
+        config.replace("[newsletter]\n", '[newsletter]\nreply_to = "editor@example.com"\n')
+    )
     project.provider(name="ses", api_base=moto, region="us-east-1", rate_limit=100_000)
     check = project.run("providers", "check")
     assert check.exit_code == 0, check.output
@@ -83,6 +87,7 @@ def test_ses_sends_each_message_signed_once_with_our_headers(
     first = sent[0]
     assert first["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert str(first["List-Unsubscribe"]).strip().startswith("<https://tips.example.com/u/")
+    assert first.get_all("Reply-To") == ["editor@example.com"]
     assert first.get_body(("html",)) is not None
     assert first.get_body(("plain",)) is not None
 
@@ -129,6 +134,10 @@ def test_smtp_sends_many_messages_per_connection_over_starttls(
 ) -> None:
     server, seen = relay
     addresses = subscribe(project, 240)
+    config = project.config.read_text()
+    project.config.write_text(
+        config.replace("[newsletter]\n", '[newsletter]\nreply_to = "editor@example.com"\n')
+    )
     use_relay(project, server, concurrency=2, rate_limit=100_000)
     check = project.run("providers", "check")
     assert check.exit_code == 0, check.output
@@ -143,6 +152,7 @@ def test_smtp_sends_many_messages_per_connection_over_starttls(
     first = seen.messages[0]
     assert first["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert first["From"] == '"Customer Service Solutions, Inc." <tips@example.com>'
+    assert first.get_all("Reply-To") == ["editor@example.com"]
     people = {s["email"]: s["status"] for s in project.rows("subscribers")}
     assert people["reader7@example.com"] == "bounced"
 
