@@ -160,9 +160,11 @@ def newsletter_run(folder: Path, messages: int, port: int) -> dict[str, float]:
             """
         )
     )
-    env = {
-        k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"
-    } | {"NEWSLETTER_CONFIG": str(config), "NEWSLETTER_SECRET_KEY": SECRET, "NEWSLETTER_API_KEY": KEY}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"} | {
+        "NEWSLETTER_CONFIG": str(config),
+        "NEWSLETTER_SECRET_KEY": SECRET,
+        "NEWSLETTER_API_KEY": KEY,
+    }
     setup = textwrap.dedent(
         f"""
         from pathlib import Path
@@ -222,9 +224,10 @@ def peer_run(folder: Path, messages: int, port: int, python: Path) -> dict[str, 
     (folder / "bench_settings.py").write_text(
         DJANGO_SETTINGS.format(db=folder / "peer.db", port=port)
     )
-    env = {
-        k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"
-    } | {"DJANGO_SETTINGS_MODULE": "bench_settings", "PYTHONPATH": str(folder)}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"} | {
+        "DJANGO_SETTINGS_MODULE": "bench_settings",
+        "PYTHONPATH": str(folder),
+    }
     queue = textwrap.dedent(
         f"""
         import django

@@ -278,6 +278,18 @@ class EditionLedger:
         with db.transaction(self.factory) as session:
             return counts(session, self.edition_id)
 
+    def any_pending(self) -> bool:
+        """Is any row still waiting to be claimed? (An index probe, not a count of all rows.)"""
+        with db.connection(self.engine) as conn:
+            return (
+                conn.execute(
+                    select(Delivery.id)
+                    .where(Delivery.edition_id == self.edition_id, Delivery.status == "pending")
+                    .limit(1)
+                ).first()
+                is not None
+            )
+
     def holdings(self, grace: timedelta) -> list[Holding]:
         """Who holds the edition's claims, and whether each holder is alive."""
         with db.transaction(self.factory) as session:

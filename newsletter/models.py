@@ -182,7 +182,9 @@ class Delivery(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
         UniqueConstraint("edition_id", "subscriber_id"),
-        Index("ix_deliveries_edition_id_status", "edition_id", "status"),
+        # Claims take the lowest pending ids of an edition: with the id in the index that is
+        # an index range scan of one batch at any depth of the queue, never a sort.
+        Index("ix_deliveries_edition_id_status_id", "edition_id", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -241,6 +243,16 @@ class Runner(Base):
     heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
     next_run_at: Mapped[datetime | None]
+
+
+class RateBucket(Base):
+    """The shared token bucket of one provider's rate limit (see ``ratelimit``)."""
+
+    __tablename__ = "rate_buckets"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    tokens: Mapped[float]
+    updated_at: Mapped[datetime]
 
 
 class Alert(Base):

@@ -32,7 +32,7 @@ from newsletter.messages import MessageFactory
 from newsletter.models import Edition, Tip, utcnow
 from newsletter.providers.base import Message, MessageError, Provider, SendResult
 from newsletter.providers.registry import make_provider
-from newsletter.ratelimit import TokenBucket
+from newsletter.ratelimit import SharedBucket
 from newsletter.suppression import SuppressionList
 from newsletter.tokens import Tokens
 from newsletter.weeks import IsoWeek
@@ -113,6 +113,11 @@ def send_week(
     tokens = Tokens(settings.require_secret_key())
     factory = db.session_factory(engine)
     if join_only:
+        if engine.url.get_backend_name() != "postgresql":
+            raise InputError(
+                "--worker needs PostgreSQL ([database] url = postgresql+psycopg://…): "
+                "SQLite takes one writer at a time, so workers would only wait on each other"
+            )
         with db.transaction(factory) as session:
             if editions.find(session, week) is None:
                 raise InputError(
@@ -259,7 +264,12 @@ class _Run:
         self.max_attempts = p.max_attempts
         self.retry_cap = p.retry_cap_seconds
         self.concurrency = p.concurrency
-        self.bucket = TokenBucket(p.rate_limit or provider.default_rate, burst=self.batch_size)
+        self.bucket = SharedBucket(
+            book.engine,
+            provider.name,
+            p.rate_limit or provider.default_rate,
+            burst=self.batch_size,
+        )
         self.messages = MessageFactory(
             settings, edition.week, edition.id, editions.rendered(edition), tokens
         )
@@ -333,8 +343,7 @@ class _Run:
     def _others_may_finish(self) -> bool:
         """Nothing to claim: wait while rows are locked or held by runs that may still finish
         them (or go stale and be taken over); False when waiting cannot help."""
-        counts = self.book.counts()
-        if counts["pending"]:
+        if self.book.any_pending():
             self.shared.stop.wait(0.05)  # rows locked by another sender's claim: look again
             return True
         others = [h for h in self.book.holdings(self.grace) if h.run_id != self.book.run_id]

@@ -23,7 +23,7 @@ from newsletter.messages import one_off
 from newsletter.models import Delivery
 from newsletter.providers.base import Message, SendResult
 from newsletter.providers.outbox import OutboxProvider
-from newsletter.ratelimit import TokenBucket
+from newsletter.ratelimit import SharedBucket
 from newsletter.sending import send_week
 from newsletter.tokens import UNSUBSCRIBE, Tokens
 from newsletter.weeks import IsoWeek
@@ -406,24 +406,33 @@ def test_an_interrupted_outbox_batch_is_written_again_under_its_key_never_twice(
     assert edition.recipients == 4
 
 
-def test_token_bucket_keeps_the_rate() -> None:
-    now = [0.0]
-    bucket = TokenBucket(rate=10, burst=5, clock=lambda: now[0])
-    waits: list[float] = []
-
+def test_one_rate_limit_is_shared_by_every_sender(project: Project) -> None:
+    # Two engines (as two processes would have), two threads each, one limit of 400/s.
     import threading
 
-    stop = threading.Event()
+    from newsletter import db as database
 
-    def fake_wait(seconds: float) -> bool:
-        waits.append(seconds)
-        now[0] += seconds
-        return False
+    engines = [database.make_engine(project.engine.url) for _ in range(2)]
+    buckets = [SharedBucket(e, "postmark", rate=400, burst=20) for e in engines]
+    taken = [0]
+    lock = threading.Lock()
+    deadline = time.monotonic() + 1.5
 
-    stop.wait = fake_wait  # type: ignore[method-assign]
-    for _ in range(4):
-        assert bucket.acquire(5, stop)
-    assert now[0] == pytest.approx(1.5), "20 messages at 10/s with a burst of 5 take 1.5 s"
+    def take(bucket: SharedBucket) -> None:
+        while time.monotonic() < deadline:
+            assert bucket.acquire(20)
+            with lock:
+                taken[0] += 20
+
+    threads = [threading.Thread(target=take, args=(b,)) for b in buckets for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for e in engines:
+        e.dispose()
+    # The bucket starts empty and holds at most 400 (one second's worth): 600 in 1.5 s.
+    assert 540 <= taken[0] <= 660 + 80, taken[0]
 
 
 # ---- real processes ----------------------------------------------------------------------
