@@ -20,7 +20,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Engine, case, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    case,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsletter import db, runners, subscribers
@@ -125,13 +136,7 @@ class EditionLedger:
         Rows whose recipient is no longer active become ``skipped`` in the same statement.
         Atomic on SQLite, and concurrent senders on PostgreSQL never claim the same row.
         """
-        pick = (
-            select(Delivery.id)
-            .where(Delivery.edition_id == self.edition_id, Delivery.status == "pending")
-            .order_by(Delivery.id)
-            .limit(size)
-            .with_for_update(skip_locked=True)
-        )
+        pick = pick_pending(self.edition_id, size)
         key = mint_key(self.week)
         now = utcnow()
         active = _recipient(Subscriber.status) == "active"
@@ -296,6 +301,17 @@ class EditionLedger:
             return holdings(session, self.edition_id, grace)
 
 
+def pick_pending(edition_id: int, size: int) -> Select[int]:
+    """The next ``size`` pending rows of an edition, locked, skipping rows other senders hold."""
+    return (
+        select(Delivery.id)
+        .where(Delivery.edition_id == edition_id, Delivery.status == "pending")
+        .order_by(Delivery.id)
+        .limit(size)
+        .with_for_update(skip_locked=True)
+    )
+
+
 def _record_sql(conn: Connection) -> str:
     """The result of one delivery, written while its batch still holds it (or a takeover
     marked it in doubt meanwhile: the provider's word beats a guess)."""
@@ -406,6 +422,45 @@ def holdings(session: Session, edition_id: int, grace: timedelta) -> list[Holdin
             runners.describe(runner),
         )
         for holder, count, runner in rows
+    ]
+
+
+@dataclass(frozen=True)
+class RunFigures:
+    """What one sender (a run: a process, on some host) did for an edition."""
+
+    run_id: str | None
+    who: str
+    sent: int
+    first: datetime | None
+    last: datetime | None
+
+    @property
+    def rate(self) -> float | None:
+        """Messages a second between its first and its last."""
+        if self.first is None or self.last is None or self.last <= self.first:
+            return None
+        return self.sent / (self.last - self.first).total_seconds()
+
+
+def by_run(session: Session, edition_id: int) -> list[RunFigures]:
+    """Sent deliveries of an edition by the run that sent them, busiest first."""
+    rows = session.execute(
+        select(
+            Delivery.claimed_by,
+            func.count(),
+            func.min(Delivery.sent_at),
+            func.max(Delivery.sent_at),
+            Runner,
+        )
+        .outerjoin(Runner, Runner.id == Delivery.claimed_by)
+        .where(Delivery.edition_id == edition_id, Delivery.status == "sent")
+        .group_by(Delivery.claimed_by, Runner.id)
+        .order_by(func.count().desc())
+    ).all()
+    return [
+        RunFigures(run_id, runners.describe(runner), sent, first, last)
+        for run_id, sent, first, last, runner in rows
     ]
 
 

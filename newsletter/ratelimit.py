@@ -6,8 +6,8 @@ The bucket is one row per provider (``rate_buckets``); taking tokens is a short 
 that locks that row (``SELECT … FOR UPDATE`` on PostgreSQL, SQLite's write lock), refills it
 for the time passed by the database's clock, and takes what it can. A sender takes a whole
 batch's worth before the batch goes out, and waits (outside any transaction) for the tokens
-it lacks. The bucket starts empty and holds at most one batch (or one second) of tokens, so
-over any minute the rate stays within a batch of the limit.
+it lacks. The bucket starts empty and holds at most one batch of tokens, so over any minute
+the rate stays within one batch of the limit.
 """
 
 from __future__ import annotations
@@ -39,8 +39,9 @@ class SharedBucket:
         self.engine = engine
         self.name = name
         self.rate = rate
-        # A whole batch must fit in the bucket, or acquire() could never succeed.
-        self.capacity = max(burst, rate, 1.0)
+        # A whole batch must fit in the bucket, or acquire() could never succeed; no more, so
+        # that a bucket left to fill while senders start never lets a burst through.
+        self.capacity = max(burst, 1.0)
         self._factory = db.session_factory(engine)
         self._sleep = sleep or _wait
 

@@ -431,7 +431,7 @@ def test_one_rate_limit_is_shared_by_every_sender(project: Project) -> None:
         t.join()
     for e in engines:
         e.dispose()
-    # The bucket starts empty and holds at most 400 (one second's worth): 600 in 1.5 s.
+    # The bucket starts empty and holds one batch at most: 600 in 1.5 s.
     assert 540 <= taken[0] <= 660 + 80, taken[0]
 
 

@@ -111,6 +111,17 @@ def show(st: State, week: str, as_json: bool) -> None:
             {"email": email, "status": status, "reason": reason}
             for email, status, reason in ledger.failures(session, edition.id, limit=1000)
         ]
+        data["workers"] = [
+            {
+                "run": f.run_id,
+                "who": f.who,
+                "sent": f.sent,
+                "first_sent_at": f.first.isoformat() if f.first else None,
+                "last_sent_at": f.last.isoformat() if f.last else None,
+                "rate_per_second": round(f.rate, 1) if f.rate else None,
+            }
+            for f in ledger.by_run(session, edition.id)
+        ]
     if as_json:
         print_json(data)
         return
@@ -124,5 +135,10 @@ def show(st: State, week: str, as_json: bool) -> None:
     if data["finished_at"]:
         took = f"{data['duration_seconds']:.1f} s, {data['rate_per_second']}/s"
         say(f"finished:   {data['finished_at']} ({took})")
+    if len(data["workers"]) > 1:
+        say("senders:")
+        for w in data["workers"]:
+            rate = f", {w['rate_per_second']}/s" if w["rate_per_second"] else ""
+            say(f"  {escape(w['who'])}: {w['sent']} sent{rate}")
     for problem in data["problems"]:
         say(f"  {problem['status']}: {problem['email']}: {escape(problem['reason'])}")

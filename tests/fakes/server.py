@@ -97,6 +97,7 @@ class Fake:
         self.down_for = 0.5
         self.keep = True  # False (benchmarks): count messages, do not keep them
         self.taken = 0
+        self.taken_at: list[tuple[float, int]] = []  # (monotonic time, messages) per call
         self.lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self.port = 0
@@ -112,6 +113,7 @@ class Fake:
         """Record messages; returns DROP when this batch is where the server dies."""
         with self.lock:
             self.taken += len(messages)
+            self.taken_at.append((time.monotonic(), len(messages)))
             if self.keep:
                 self.accepted.extend(messages)
             if self.die_after is not None and self.taken >= self.die_after:
