@@ -246,13 +246,12 @@ class Runner(Base):
 
 
 class RateBucket(Base):
-    """The shared token bucket of one provider's rate limit (see ``ratelimit``)."""
+    """The shared rate limit of one provider (see ``ratelimit``): when its next message may go."""
 
     __tablename__ = "rate_buckets"
 
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
-    tokens: Mapped[float]
-    updated_at: Mapped[datetime]
+    next_at: Mapped[datetime]
 
 
 class Alert(Base):

@@ -1,13 +1,18 @@
-"""One rate limit for every sender: a token bucket kept in the database.
+"""One rate limit for every sender, kept in the database.
 
 ``[provider] rate_limit`` is the provider's limit for the account, not for one process: three
 workers on one PostgreSQL (or a runner and a `newsletter send` on one SQLite file) share it.
-The bucket is one row per provider (``rate_buckets``); taking tokens is a short transaction
-that locks that row (``SELECT … FOR UPDATE`` on PostgreSQL, SQLite's write lock), refills it
-for the time passed by the database's clock, and takes what it can. A sender takes a whole
-batch's worth before the batch goes out, and waits (outside any transaction) for the tokens
-it lacks. The bucket starts empty and holds at most one batch of tokens, so over any minute
-the rate stays within one batch of the limit.
+
+It is a schedule rather than a pile of tokens (the "generic cell rate algorithm"): one row per
+provider holds the moment its next message may go. A sender about to send a batch of ``n``
+reserves its slot in one short transaction that locks the row (``SELECT … FOR UPDATE`` on
+PostgreSQL, SQLite's write lock): its batch may go at ``max(next_at, now - burst)``, and
+``next_at`` moves ``n / rate`` seconds past that. Then it waits for its moment outside any
+transaction and sends. Reserving ahead means a sender that wakes late never wastes the
+capacity meant for it (a token bucket loses tokens to every late wake-up, about a tenth of
+the rate with busy databases and small batches); the credit of an idle bucket is at most one
+batch, so over any minute the rate stays within one batch of the limit. The database's clock
+decides on PostgreSQL (several hosts, one clock).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -39,52 +45,38 @@ class SharedBucket:
         self.engine = engine
         self.name = name
         self.rate = rate
-        # A whole batch must fit in the bucket, or acquire() could never succeed; no more, so
-        # that a bucket left to fill while senders start never lets a burst through.
-        self.capacity = max(burst, 1.0)
+        self.burst = max(burst, 1.0)  # the most an idle limit lets go at once: one batch
         self._factory = db.session_factory(engine)
         self._sleep = sleep or _wait
 
     def acquire(self, n: int, stop: threading.Event | None = None) -> bool:
-        """Wait for ``n`` tokens; False if ``stop`` was set while waiting."""
+        """Wait for the moment ``n`` messages may go; False if ``stop`` was set meanwhile."""
         if self.rate <= 0:
             return True
-        need = min(float(n), self.capacity)
-        while True:
-            wait = self._take(need)
-            if wait <= 0:
-                return True
-            if not self._sleep(wait, stop):
-                return False
+        wait = self._reserve(n)
+        return wait <= 0 or self._sleep(wait, stop)
 
-    def _take(self, need: float) -> float:
-        """Take ``need`` tokens if there are enough: 0; else the seconds until there will be."""
+    def _reserve(self, n: int) -> float:
+        """Book the next ``n`` messages' slot; the seconds until it comes."""
         with db.transaction(self._factory) as session:
             self._ensure(session)
-            row = session.execute(
-                select(RateBucket.tokens, RateBucket.updated_at)
-                .where(RateBucket.name == self.name)
-                .with_for_update()
-            ).one()
+            next_at = session.execute(
+                select(RateBucket.next_at).where(RateBucket.name == self.name).with_for_update()
+            ).scalar_one()
             now = runners.clock(session)
-            elapsed = max((now - row.updated_at).total_seconds(), 0.0)
-            tokens = min(self.capacity, row.tokens + elapsed * self.rate)
-            if tokens >= need:
-                tokens -= need
-                wait = 0.0
-            else:
-                wait = (need - tokens) / self.rate
+            start = max(next_at, now - timedelta(seconds=self.burst / self.rate))
             session.execute(
                 update(RateBucket)
                 .where(RateBucket.name == self.name)
-                .values(tokens=tokens, updated_at=now)
+                .values(next_at=start + timedelta(seconds=n / self.rate))
             )
-        return wait
+        return (start - now).total_seconds()
 
     def _ensure(self, session: Session) -> None:
-        """The bucket's row exists (empty at first), whoever creates it first. Being a write,
-        it also takes SQLite's write lock first, so the read that follows is serialized too."""
-        values = {"name": self.name, "tokens": 0.0, "updated_at": runners.clock(session)}
+        """The limit's row exists (no credit at first), whoever creates it first. Being a
+        write, it also takes SQLite's write lock first, so the read that follows is
+        serialized too."""
+        values = {"name": self.name, "next_at": runners.clock(session)}
         dialect = session.get_bind().dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         session.execute(insert(RateBucket).values(**values).on_conflict_do_nothing())

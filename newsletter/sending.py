@@ -101,6 +101,7 @@ def send_week(
     tip_ref: str | None = None,
     resend_in_doubt: bool = False,
     join_only: bool = False,
+    wait_for_edition: float = 0.0,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
     sleep: Callable[[float], None] | None = None,
@@ -118,11 +119,7 @@ def send_week(
                 "--worker needs PostgreSQL ([database] url = postgresql+psycopg://…): "
                 "SQLite takes one writer at a time, so workers would only wait on each other"
             )
-        with db.transaction(factory) as session:
-            if editions.find(session, week) is None:
-                raise InputError(
-                    f"no edition for {week} is being sent: start one with `newsletter send`"
-                )
+        _await_edition(factory, week, wait_for_edition, stop)
     edition, created = editions.open_edition(factory, settings, week, tip_ref=tip_ref)
     owned = provider is None
     provider = provider or make_provider(settings)
@@ -173,6 +170,24 @@ def _relay(outside: threading.Event | None, inside: threading.Event) -> Iterator
     finally:
         done.set()
         watcher.join()
+
+
+def _await_edition(
+    factory: sessionmaker[Session], week: IsoWeek, seconds: float, stop: threading.Event | None
+) -> None:
+    """A worker joins an edition someone else starts: wait up to ``seconds`` for it."""
+    deadline = time.monotonic() + seconds
+    while True:
+        with db.transaction(factory) as session:
+            if editions.find(session, week) is not None:
+                return
+        if time.monotonic() >= deadline or (stop is not None and stop.is_set()):
+            waited = f" (waited {seconds:g} s)" if seconds else ""
+            raise InputError(
+                f"no edition for {week} is being sent{waited}: start one with `newsletter send` "
+                "or `newsletter run`"
+            )
+        (stop or threading.Event()).wait(min(2.0, max(deadline - time.monotonic(), 0.0)))
 
 
 def _end_run(factory: sessionmaker[Session], run_id: str) -> None:

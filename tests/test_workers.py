@@ -38,11 +38,11 @@ def postmark() -> Iterator[PostmarkFake]:
     fake.stop()
 
 
-def workers(project: Project, n: int) -> list[subprocess.Popen[str]]:
+def workers(project: Project, n: int, *extra: str) -> list[subprocess.Popen[str]]:
     env = {**os.environ, "NEWSLETTER_CONFIG": str(project.config), **project.env}
     return [
         subprocess.Popen(
-            [sys.executable, "-m", "newsletter", "send", "--week", WEEK, "--worker"],
+            [sys.executable, "-m", "newsletter", "send", "--week", WEEK, "--worker", *extra],
             cwd=project.dir,
             env=env,
             stdout=subprocess.PIPE,
@@ -64,6 +64,19 @@ def statuses(project: Project) -> dict[str, int]:
         )
 
 
+def test_a_worker_waits_only_as_long_as_asked(project: Project) -> None:
+    postgresql(project)
+    queue_and_subscribe(project, 3)
+    started = time.monotonic()
+    result = project.run("send", "--week", WEEK, "--worker", "--wait", "2")
+    assert result.exit_code == 1
+    assert 2 <= time.monotonic() - started < 10
+    assert result.stderr.strip() == (
+        f"error: no edition for {WEEK} is being sent (waited 2 s): start one with "
+        "`newsletter send` or `newsletter run`"
+    )
+
+
 def test_sqlite_refuses_workers_in_one_line(project: Project) -> None:
     if project.engine.url.get_backend_name() != "sqlite":
         pytest.skip("the SQLite refusal")
@@ -81,8 +94,20 @@ def test_three_workers_share_an_edition_and_each_subscriber_gets_one(
     postgresql(project)
     addresses = queue_and_subscribe(project, 20_000)
     use_fake(project, postmark, batch_size=200, concurrency=2, lease_seconds=5)
-    start_edition(project)
-    procs = workers(project, 3)
+    # Two workers wait for the edition; a plain send starts it (as the scheduler would).
+    procs = workers(project, 2, "--wait", "120")
+    time.sleep(1.5)
+    env = {**os.environ, "NEWSLETTER_CONFIG": str(project.config), **project.env}
+    procs.append(
+        subprocess.Popen(
+            [sys.executable, "-m", "newsletter", "send", "--week", WEEK, "--yes"],
+            cwd=project.dir,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    )
     outputs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], [o[1][-500:] for o in outputs]
     counts = postmark.counts()

@@ -24,8 +24,7 @@ def upgrade() -> None:
     op.create_table(
         "rate_buckets",
         sa.Column("name", sa.String(length=100), nullable=False),
-        sa.Column("tokens", sa.Double(), nullable=False),
-        sa.Column("updated_at", newsletter.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("next_at", newsletter.models.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_rate_buckets")),
     )
     # Plain index changes: no table copy on SQLite.

@@ -42,7 +42,17 @@ EXIT_UNFINISHED = 4
     "--resend-in-doubt", is_flag=True, help="Also send again the deliveries reported in doubt."
 )
 @click.option(
-    "--worker", is_flag=True, help="Only join an edition already being sent (another machine)."
+    "--worker",
+    is_flag=True,
+    help="Only join an edition already being sent (PostgreSQL: another process or machine).",
+)
+@click.option(
+    "--wait",
+    "wait",
+    type=click.FloatRange(min=0),
+    default=0,
+    metavar="SECONDS",
+    help="With --worker: wait this long for the edition to be started.",
 )
 @click.option("--yes", is_flag=True, help="Do not ask before sending a past week's edition.")
 @click.option("--force", is_flag=True, help="Send even when a pre-flight check fails.")
@@ -55,6 +65,7 @@ def send(
     week: str | None,
     resend_in_doubt: bool,
     worker: bool,
+    wait: float = 0,
     yes: bool = False,
     force: bool = False,
 ) -> None:
@@ -82,13 +93,13 @@ def send(
         return
     with st.session() as session:
         late = week is not None and week_needs_confirmation(session, settings, iso, now)
-    if late and not dry_run and not yes:
+    if late and not dry_run and not yes and not worker:
         question = f"{iso} is past and has no edition: send one for it now, dated today?"
         if not sys.stdin.isatty():
             raise InputError(f"{question} Add --yes to do so; nothing was sent")
         if not click.confirm(question, err=True):
             raise InputError("nothing was sent")
-    if not dry_run:
+    if not dry_run and not worker:  # (a worker never starts an edition)
         with st.session() as session:
             outcome = preflight.before_send(session, settings, iso, tip_ref, now)
         for line in outcome.warnings:
@@ -115,6 +126,7 @@ def send(
             tip_ref=tip_ref,
             resend_in_doubt=resend_in_doubt,
             join_only=worker,
+            wait_for_edition=wait,
             progress=progress,
             stop=stop,
         )
