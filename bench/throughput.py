@@ -173,9 +173,9 @@ MEASURED = textwrap.dedent(
 )
 
 
-def engine_run(config: Path, workers: int) -> dict[str, Any]:
+def engine_run(config: Path, workers: int, join: bool) -> dict[str, Any]:
     """The real command(s), each measured at its exit."""
-    args = [["send", "--yes"]] if workers == 1 else [["send", "--worker"]] * workers
+    args = [["send", "--worker"]] * workers if join else [["send", "--yes"]]
     reports = [config.parent / f"report-{i}.json" for i in range(len(args))]
     start = time.perf_counter()
     procs = [
@@ -275,8 +275,9 @@ def one_run(args: argparse.Namespace, api_base: str) -> dict[str, Any]:
         url, pg_name = new_database(args.database, folder)
         try:
             config = write_config(folder, url, api_base, args.workers)
-            setup(config, args.subscribers, create_edition=args.workers > 1)
-            engine = engine_run(config, args.workers)
+            join = args.workers > 1 or args.join
+            setup(config, args.subscribers, create_edition=join)
+            engine = engine_run(config, args.workers, join)
             raw = raw_loop(config, args.subscribers, api_base, CONCURRENCY * args.workers)
         finally:
             if pg_name:
@@ -296,6 +297,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--join",
+        action="store_true",
+        help="one worker too joins an edition made in setup (as several workers do)",
+    )
+    parser.add_argument("--save", type=Path, help="append the result as a JSON line here")
     parser.add_argument("--raw-child", nargs=4, metavar="X")
     args = parser.parse_args()
     if args.raw_child:
@@ -329,7 +336,20 @@ def main() -> None:
     print(f"ratio:            {med['engine_rate'] / med['raw_rate']:.2f}   (goal >= 0.75)")
     print(f"CPU per message:  {med['cpu_us']:.0f} µs   (goal <= 80 µs)")
     print(f"peak RSS:         {med['peak_mb']:.0f} MB per sending process   (goal <= 120 MB)")
-    print(json.dumps({"runs": runs, "median": med}))
+    result = {
+        "date": time.strftime("%Y-%m-%d"),
+        "database": where,
+        "subscribers": args.subscribers,
+        "workers": args.workers,
+        "latency_ms": args.latency_ms,
+        "join": args.workers > 1 or args.join,
+        "runs": runs,
+        "median": med,
+    }
+    print(json.dumps(result))
+    if args.save:
+        with args.save.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(result) + "\n")
 
 
 if __name__ == "__main__":
