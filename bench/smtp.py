@@ -30,7 +30,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from throughput import KEY, MEASURED, SECRET, TIP  # noqa: E402
+from throughput import KEY, MEASURED, REPORT, SECRET, TIP  # noqa: E402
 
 SINK = textwrap.dedent(
     """
@@ -47,21 +47,6 @@ SINK = textwrap.dedent(
     for line in sys.stdin:
         print(Count.n, flush=True)
     c.stop()
-    """
-)
-
-REPORT = textwrap.dedent(
-    """
-    import atexit, json, os, resource
-    def report():
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        peak = 0.0
-        for line in open("/proc/self/status"):
-            if line.startswith("VmHWM:"):
-                peak = int(line.split()[1]) / 1024
-        with open(os.environ["BENCH_REPORT"], "w") as out:
-            json.dump({"cpu": usage.ru_utime + usage.ru_stime, "peak_mb": peak}, out)
-    atexit.register(report)
     """
 )
 

@@ -155,9 +155,10 @@ def setup(config: Path, subscribers: int, create_edition: bool) -> None:
 
 # ---- the engine ----------------------------------------------------------------------------
 
-MEASURED = textwrap.dedent(
+# At exit, the process writes its CPU time and peak RSS (VmHWM) to $BENCH_REPORT.
+REPORT = textwrap.dedent(
     """
-    import atexit, json, os, resource, runpy, sys
+    import atexit, json, os, resource
     def report():
         usage = resource.getrusage(resource.RUSAGE_SELF)
         peak = 0.0
@@ -167,6 +168,12 @@ MEASURED = textwrap.dedent(
         with open(os.environ["BENCH_REPORT"], "w") as out:
             json.dump({"cpu": usage.ru_utime + usage.ru_stime, "peak_mb": peak}, out)
     atexit.register(report)
+    """
+)
+# `newsletter ARGS`, measured.
+MEASURED = REPORT + textwrap.dedent(
+    """
+    import runpy, sys
     sys.argv = ["newsletter", *sys.argv[1:]]
     runpy.run_module("newsletter", run_name="__main__")
     """

@@ -102,6 +102,26 @@ def process(project: Project, *args: str, pid1: bool = False) -> subprocess.Pope
     )
 
 
+def left_by_a_stopped_run(project: Project, key: str, rows: int = 10) -> None:
+    """The week's edition, its first ``rows`` deliveries claimed under ``key`` by a run that
+    has ended (as a sender does when it stops mid-batch)."""
+    factory = db.session_factory(project.engine)
+    edition, _ = open_edition(factory, project.settings, IsoWeek.parse(WEEK))
+    with db.transaction(factory) as session:
+        dead = runners.start(session, "send", edition_id=edition.id)
+        runners.end(session, dead)
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id <= rows)
+            .values(
+                status="claimed",
+                claimed_by=dead,
+                batch_key=key,
+                claimed_at=runners.clock(session),
+            )
+        )
+
+
 def wait_until(condition: object, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while not condition():  # type: ignore[operator]
@@ -371,21 +391,7 @@ def test_a_key_refused_as_reused_is_reported_never_taken_for_sent(
 ) -> None:
     queue_and_subscribe(project, 20)
     use_fake(project, resend, batch_size=10, concurrency=1, lease_seconds=3)
-    factory = db.session_factory(project.engine)
-    edition, _ = open_edition(factory, project.settings, IsoWeek.parse(WEEK))
-    with db.transaction(factory) as session:
-        dead = runners.start(session, "send", edition_id=edition.id)
-        runners.end(session, dead)
-        session.execute(
-            update(Delivery)
-            .where(Delivery.id <= 10)
-            .values(
-                status="claimed",
-                claimed_by=dead,
-                batch_key=f"{WEEK}/reused",
-                claimed_at=runners.clock(session),
-            )
-        )
+    left_by_a_stopped_run(project, f"{WEEK}/reused")
     resend.keys[f"{WEEK}/reused"] = ("another payload", None)  # type: ignore[assignment]
     result = project.run("send", "--week", WEEK, "--yes")
     assert result.exit_code == 3, result.output
@@ -551,21 +557,7 @@ def test_a_takeover_skips_who_unsubscribed_since_the_claim(
 ) -> None:
     queue_and_subscribe(project, 20)
     use_fake(project, resend, batch_size=10, concurrency=1)
-    factory = db.session_factory(project.engine)
-    edition, _ = open_edition(factory, project.settings, IsoWeek.parse(WEEK))
-    with db.transaction(factory) as session:
-        dead = runners.start(session, "send", edition_id=edition.id)
-        runners.end(session, dead)
-        session.execute(
-            update(Delivery)
-            .where(Delivery.id <= 10)
-            .values(
-                status="claimed",
-                claimed_by=dead,
-                batch_key=f"{WEEK}/x",
-                claimed_at=runners.clock(session),
-            )
-        )
+    left_by_a_stopped_run(project, f"{WEEK}/x")
     assert project.run("subscribers", "unsubscribe", "reader4@example.com").exit_code == 0
     result = project.run("send", "--week", WEEK, "--yes")
     assert result.exit_code == 0, result.output

@@ -17,7 +17,7 @@ from typing import Any
 
 from newsletter.config import Settings
 from newsletter.errors import ConfigError, ProviderError
-from newsletter.providers.base import Message, MessageError, Record, SendResult
+from newsletter.providers.base import Message, MessageError, Record, SendResult, one_by_one
 from newsletter.providers.mime import message_bytes
 
 THROTTLED = {
@@ -62,13 +62,7 @@ class SesProvider:
         self, messages: Sequence[Message], batch_key: str, record: Record | None = None
     ) -> list[SendResult]:
         date = formatdate(usegmt=True)
-        results = []
-        for m in messages:
-            result = self._send_one(m, date)
-            if record is not None:
-                record(result)
-            results.append(result)
-        return results
+        return one_by_one(messages, lambda m: self._send_one(m, date), record)
 
     def _send_one(self, m: Message, date: str) -> SendResult:
         from botocore.exceptions import (
