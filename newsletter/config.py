@@ -216,6 +216,12 @@ def find_config(explicit: str | Path | None, env: Mapping[str, str]) -> Path | N
     return default if default.is_file() else None
 
 
+def pass_to_children(settings: Settings) -> None:
+    """Make processes started from this one (``serve --workers``) load the same config file."""
+    if settings.source is not None:
+        os.environ[CONFIG_ENV] = str(settings.source.resolve())
+
+
 def load_settings(
     config_path: str | Path | None = None, env: Mapping[str, str] | None = None
 ) -> Settings:
