@@ -88,6 +88,12 @@ class PageCache:
         checked = self._checked_at
         return checked is None or self._clock() - checked >= self._check_seconds
 
+    def expire(self) -> None:
+        """Read the archive's version on the next request, however recent the last check (for
+        a change made in this process, which need not wait for the next check)."""
+        with self._lock:
+            self._checked_at = None
+
     def refresh(self) -> None:
         """Read the archive's version; drop every page if it changed."""
         version = self._read_version()
@@ -121,6 +127,11 @@ class PageCache:
                 _, dropped = self._pages.popitem(last=False)
                 self._bytes -= len(dropped.body)
         return page
+
+    @property
+    def held_bytes(self) -> int:
+        """The size of the pages kept, in bytes of their bodies."""
+        return self._bytes
 
     @property
     def version(self) -> object:

@@ -15,7 +15,7 @@ import uvicorn
 from starlette.applications import Starlette
 from uvicorn.supervisors import Multiprocess
 
-from newsletter import db
+from newsletter import db, logs
 from newsletter.config import load_settings
 from newsletter.errors import ConfigError
 from newsletter.web import create_app
@@ -25,6 +25,7 @@ FACTORY = "newsletter.web.workers:app_from_environment"
 
 def app_from_environment() -> Starlette:
     """A complete app for one worker process, from the configuration in the environment."""
+    logs.configure()  # a spawned process: the CLI's logging set-up did not come with it
     settings = load_settings()
     engine = db.make_engine(db.resolve_url(settings.database.url, settings.base_dir))
     return create_app(settings, engine)
