@@ -78,6 +78,7 @@ class PageCache:
         self._max_bytes = max_bytes
         self._clock = clock
         self._lock = threading.Lock()
+        self._reading = threading.Lock()
         self._pages: OrderedDict[str, Page] = OrderedDict()
         self._bytes = 0
         self._version: object = None
@@ -95,14 +96,20 @@ class PageCache:
             self._checked_at = None
 
     def refresh(self) -> None:
-        """Read the archive's version; drop every page if it changed."""
-        version = self._read_version()
-        with self._lock:
-            self._checked_at = self._clock()
-            if version != self._version:
-                self._version = version
-                self._pages.clear()
-                self._bytes = 0
+        """Read the archive's version; drop every page if it changed. Requests that find a
+        check under way meanwhile are answered from the pages held (one query at a time)."""
+        if not self._reading.acquire(blocking=False):
+            return
+        try:
+            version = self._read_version()
+            with self._lock:
+                self._checked_at = self._clock()
+                if version != self._version:
+                    self._version = version
+                    self._pages.clear()
+                    self._bytes = 0
+        finally:
+            self._reading.release()
 
     def get(self, key: str) -> Page | None:
         """The page kept for ``key``, if any."""
