@@ -42,6 +42,9 @@ def serve_workers(host: str, port: int, workers: int) -> None:
         port=port,
         proxy_headers=True,
         server_header=False,
+        # uvicorn pings each worker and replaces one that does not answer in time; a worker
+        # still starting on a busy machine is not hung (the default 5 s killed some here).
+        timeout_worker_healthcheck=30,
     )
     try:
         sock = listening_socket(host, port)
