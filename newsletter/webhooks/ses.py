@@ -69,28 +69,17 @@ def read(raw: bytes, topics: tuple[str, ...]) -> SnsMessage:
             "[webhooks] ses_topic_arn is not set: SES events are refused until it names "
             "the SNS topic they come from (arn:aws:sns:<region>:<account>:<topic>)"
         )
-    data = body.obj(body.loads(raw, WHAT), f"{WHAT}: the body")
-    kind = data.get("Type")
-    if not isinstance(kind, str) or kind not in _SIGNED:
-        raise InputError("ses: not an SNS message (Type missing or unknown)")
-    required = [k for k in _SIGNED[kind] if k != "Subject"]
-    fields = {k: body.text(data, k, WHAT) for k in (*required, "SignatureVersion", "Signature")}
-    fields["SigningCertURL"] = body.text(data, "SigningCertURL", WHAT)
-    subject = body.optional_text(data, "Subject", WHAT)
-    if subject is not None and kind == "Notification":
-        fields["Subject"] = subject
-    _timestamp(fields["Timestamp"])
-    topic = fields["TopicArn"]
+    kind, fields = _fields(body.obj(body.loads(raw, WHAT), f"{WHAT}: the body"))
+    topic, version = fields["TopicArn"], fields["SignatureVersion"]
     if topic not in topics:
         raise Unauthorized(f"ses: topic {topic!r} is not one of [webhooks] ses_topic_arn")
-    version = fields["SignatureVersion"]
     if version not in _ALGORITHMS:
         raise Unauthorized(f"ses: unknown SignatureVersion {version!r}")
     region = topic.split(":")[3]
     certificate_url = fields["SigningCertURL"]
     if not sns_url(certificate_url, region) or not urlsplit(certificate_url).path.endswith(".pem"):
         raise Unauthorized("ses: the signing certificate is not a .pem on the topic's SNS host")
-    subscribe_url = fields.get("SubscribeURL") if kind == "SubscriptionConfirmation" else None
+    subscribe_url = fields["SubscribeURL"] if kind == "SubscriptionConfirmation" else None
     if subscribe_url is not None and not _confirmation_url(subscribe_url, region):
         raise Unauthorized("ses: the SubscribeURL is not a ConfirmSubscription on the SNS host")
     try:
@@ -109,6 +98,21 @@ def read(raw: bytes, topics: tuple[str, ...]) -> SnsMessage:
         certificate_url,
         subscribe_url,
     )
+
+
+def _fields(data: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """The message's type and its string fields: every one its type requires, or a 400."""
+    kind = data.get("Type")
+    if not isinstance(kind, str) or kind not in _SIGNED:
+        raise InputError("ses: not an SNS message (Type missing or unknown)")
+    required = [k for k in _SIGNED[kind] if k != "Subject"]
+    required += ["SignatureVersion", "Signature", "SigningCertURL"]
+    fields = {k: body.text(data, k, WHAT) for k in required}
+    subject = body.optional_text(data, "Subject", WHAT)
+    if subject is not None and kind == "Notification":
+        fields["Subject"] = subject  # signed only when present
+    _timestamp(fields["Timestamp"])
+    return kind, fields
 
 
 def sns_url(url: str, region: str) -> bool:
