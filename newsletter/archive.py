@@ -111,6 +111,15 @@ def latest(session: Session, count: int = 20) -> list[tuple[Entry, datetime | No
     return [(Entry(tip), sent_at) for tip, sent_at in rows]
 
 
+def version(session: Session) -> tuple[object, ...]:
+    """What changes whenever anything the archive shows changes: how many tips there are, the
+    highest id, and the newest ``updated_at`` (set by every write through the models). A tip
+    sent, archived, imported, edited or removed changes it; so does a queued tip's edit, which
+    only costs a re-render."""
+    row = session.execute(select(func.count(), func.max(Tip.id), func.max(Tip.updated_at))).one()
+    return tuple(row)
+
+
 def excerpt(tip: Tip, words: int = EXCERPT_WORDS) -> str:
     """The first ``words`` words of the tip as plain text."""
     plain = markdown_to_text(markdown(True), tip.body_md[:4000], width=10_000)

@@ -112,6 +112,19 @@ class ChecksSection:
 
 
 @dataclass(frozen=True)
+class WebhooksSection:
+    """What the webhook endpoints accept beyond their signatures."""
+
+    # SES events come through SNS: only these topics (ARNs, comma-separated) are believed.
+    ses_topic_arn: str = ""
+
+    @property
+    def ses_topics(self) -> tuple[str, ...]:
+        """The SNS topic ARNs whose messages the SES endpoint takes (empty: none)."""
+        return tuple(arn.strip() for arn in self.ses_topic_arn.split(",") if arn.strip())
+
+
+@dataclass(frozen=True)
 class Link:
     label: str
     url: str
@@ -149,6 +162,7 @@ class Settings:
     web: WebSection = WebSection()
     signup: SignupSection = SignupSection()
     checks: ChecksSection = ChecksSection()
+    webhooks: WebhooksSection = WebhooksSection()
     links: tuple[Link, ...] = DEFAULT_LINKS
     secrets: Secrets = field(default=Secrets(), repr=False)
     base_dir: Path = Path(".")
@@ -183,6 +197,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "web": WebSection,
     "signup": SignupSection,
     "checks": ChecksSection,
+    "webhooks": WebhooksSection,
 }
 _TOP_LEVEL = (*_SECTIONS, "links")
 
@@ -201,6 +216,12 @@ def find_config(explicit: str | Path | None, env: Mapping[str, str]) -> Path | N
         return path
     default = Path("config.toml")
     return default if default.is_file() else None
+
+
+def pass_to_children(settings: Settings) -> None:
+    """Make processes started from this one (``serve --workers``) load the same config file."""
+    if settings.source is not None:
+        os.environ[CONFIG_ENV] = str(settings.source.resolve())
 
 
 def load_settings(
@@ -341,6 +362,10 @@ def _secrets(env: Mapping[str, str]) -> Secrets:
     )
 
 
+# arn:<partition>:sns:<region>:<12-digit account>:<topic name>
+SNS_TOPIC_ARN = re.compile(
+    r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$"
+)
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # Values that end up in an email header: a CR or LF there would forge headers.
@@ -428,6 +453,12 @@ def _validate(s: Settings) -> None:
             raise bad(f"[signup] {key}", "must be 0 or more")
     if s.signup.per_ip_window_minutes < 1:
         raise bad("[signup] per_ip_window_minutes", "must be 1 or more")
+    for arn in s.webhooks.ses_topics:
+        if not SNS_TOPIC_ARN.match(arn):
+            raise bad(
+                "[webhooks] ses_topic_arn",
+                f"{arn!r} is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)",
+            )
 
 
 def _choice(label: str, value: str, choices: tuple[str, ...]) -> None:

@@ -40,7 +40,7 @@ def record(
                         event_id=event.event_id[:300],
                         kind=event.kind[:50],
                         email=_canonical(event.email)[:320],
-                        provider_message_id=event.provider_message_id,
+                        provider_message_id=(event.provider_message_id or "")[:300] or None,
                         payload=event.payload,
                     )
                 )

@@ -151,6 +151,9 @@ class Tip(Base):
     # The date the tip shows in the archive: an archived tip's original date; a sent tip's
     # send date in the configured zone, written with its edition (the date its email shows).
     published_on: Mapped[date | None] = mapped_column(Date)
+    # Set by every ORM insert and update (``onupdate``): the web app's page cache compares the
+    # newest of these, with the count and the highest id, to see that the archive changed.
+    updated_at: Mapped[datetime | None] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class Edition(Base):

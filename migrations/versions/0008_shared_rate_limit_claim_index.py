@@ -1,7 +1,7 @@
 """one rate limit shared by every sender; the claim index with the id in it
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-11-23 08:00:35.985858
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import newsletter.models
 
 revision: str = "0008"
-down_revision: str | None = "0005"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -6,10 +6,9 @@ failed or in-doubt deliveries; 4 a send stopped with the edition unfinished.
 
 from __future__ import annotations
 
-import logging
-
 import click
 
+from newsletter import logs
 from newsletter.cli._app import NewsletterGroup, State
 
 COMMANDS = {
@@ -50,12 +49,7 @@ COMMANDS = {
 @click.pass_context
 def app(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     """A self-hosted sender for a weekly email newsletter."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(message)s",
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logs.configure(verbose)
     ctx.obj = State(config_path=config_path)
     ctx.call_on_close(ctx.obj.close)
 

@@ -1,9 +1,11 @@
 """The public archive: /archive (pages and search), /archive/<slug>, /categories,
 /category/<slug>, /feed.xml, and the tips' images under /media/.
 
-Every query parameter is checked here: a page that is not a whole number from 1 (``²``,
-``-1``, ``abc``, 30 digits) or a search over 200 characters is a 400 page; a page past the last
-one is a 404. Redirects are built from ``base_url``, never from the request's Host.
+Every page here but the media files is kept in ``ctx.archive_pages`` (see ``pagecache``)
+until the archive changes. Every query parameter is checked here: a page that is not a whole
+number from 1 (``²``, ``-1``, ``abc``, 30 digits) or a search over 200 characters is a 400
+page; a page past the last one is a 404. Redirects are built from ``base_url``, never from
+the request's Host.
 """
 
 from __future__ import annotations
@@ -109,7 +111,7 @@ def listing(ctx: WebContext) -> Any:
             found = archive.listing(session, number)
             return _render_listing(ctx, found, "archive", {}, category=None, query="")
 
-    return endpoint
+    return ctx.archive_pages.route(endpoint)
 
 
 def category(ctx: WebContext) -> Any:
@@ -132,7 +134,7 @@ def category(ctx: WebContext) -> Any:
             found = archive.listing(session, number, name)
             return _render_listing(ctx, found, f"category/{given}", {}, category=name, query="")
 
-    return endpoint
+    return ctx.archive_pages.route(endpoint)
 
 
 def category_index(ctx: WebContext) -> Any:
@@ -144,7 +146,7 @@ def category_index(ctx: WebContext) -> Any:
             ]
         return ctx.pages.render("categories.html.j2", categories=rows)
 
-    return endpoint
+    return ctx.archive_pages.route(endpoint)
 
 
 def tip_page(ctx: WebContext) -> Any:
@@ -168,7 +170,7 @@ def tip_page(ctx: WebContext) -> Any:
                 categories=names,
             )
 
-    return endpoint
+    return ctx.archive_pages.route(endpoint)
 
 
 def media(ctx: WebContext) -> Any:
@@ -209,4 +211,4 @@ def feed(ctx: WebContext) -> Any:
         body = ET.tostring(rss, encoding="utf-8", xml_declaration=True)
         return Response(body, media_type="application/rss+xml; charset=utf-8")
 
-    return endpoint
+    return ctx.archive_pages.route(endpoint)

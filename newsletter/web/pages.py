@@ -17,6 +17,9 @@ class Pages:
     def __init__(self, settings: Settings, env: Environment) -> None:
         self.settings = settings
         self.env = env
+        # Templates are compiled once per process: no stat() of every template file (and the
+        # layout it extends) on every page. Edited templates show after a restart.
+        env.auto_reload = False
         base = settings.newsletter.base_url
         self.links = [
             {"label": link.label, "url": absolute(base, link.url)} for link in settings.links

@@ -1,7 +1,12 @@
 """Provider webhooks: each module verifies a call (``verify``) and reads its events (``parse``).
 
-``Unauthorized`` (bad or missing signature, stale timestamp, replay) becomes HTTP 401 and
-changes nothing; ``InputError`` (a body that is not what the provider sends) becomes 400.
+``Unauthorized`` (bad or missing signature, stale timestamp, replay, a topic not ours) becomes
+HTTP 401 and changes nothing; ``InputError`` (a body that is not what the provider sends, read
+by ``body.loads``) becomes 400; ``Unreachable`` (a check needs something we could not fetch
+now) becomes 503, so the provider tries again later. A body is verified before it is
+interpreted: the signature is checked on the raw bytes, or (Mailgun, SNS, whose signatures
+travel inside the JSON) the bounded parse is followed by the signature check before any
+event is read.
 """
 
 from __future__ import annotations
@@ -14,6 +19,10 @@ from newsletter.errors import NewsletterError
 
 class Unauthorized(NewsletterError):
     """The call is not proven to come from the provider."""
+
+
+class Unreachable(NewsletterError):
+    """A check needs something that could not be fetched now (SNS's signing certificate)."""
 
 
 @dataclass(frozen=True)

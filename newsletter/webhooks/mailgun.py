@@ -1,23 +1,25 @@
 """Mailgun webhooks: hex HMAC-SHA256 of timestamp + token with the webhook signing key.
 
-Stale timestamps (over 5 minutes) and replayed tokens are refused.
+The signature travels inside the JSON body, so the body is read once with the bounded parser
+(``body.loads``) and only ``signature`` is looked at until it is verified; stale timestamps
+(over 5 minutes either way) and replayed tokens are refused. ``event-data`` is interpreted
+only after that.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
 from typing import Any
 
 from newsletter.errors import InputError
-from newsletter.webhooks import Event, Unauthorized
+from newsletter.webhooks import Event, Unauthorized, body
 
 MAX_AGE = 300
+WHAT = "mailgun"
 
 
 class Replays:
@@ -38,41 +40,36 @@ class Replays:
             return True
 
 
-def _body(body: bytes) -> dict[str, Any]:
-    try:
-        data: Any = json.loads(body)
-    except ValueError:
-        raise InputError("mailgun: the body is not JSON") from None
-    if (
-        not isinstance(data, dict)
-        or not isinstance(data.get("signature"), dict)
-        or not isinstance(data.get("event-data"), dict)
-    ):
-        raise InputError("mailgun: expected {signature, event-data}")
-    return data
-
-
-def verify(
-    headers: Mapping[str, str], body: bytes, secret: str, replays: Replays, now: float | None = None
-) -> None:
-    signature = _body(body)["signature"]
-    timestamp, token = str(signature.get("timestamp", "")), str(signature.get("token", ""))
+def verify(raw: bytes, secret: str, replays: Replays, now: float | None = None) -> dict[str, Any]:
+    """The body as a JSON object once its signature, age and token are good."""
+    document = body.obj(body.loads(raw, WHAT), f"{WHAT}: the body")
+    signature = body.obj(document.get("signature"), f"{WHAT}: signature")
+    timestamp = body.identifier(signature, "timestamp", WHAT) or ""
+    token = body.text(signature, "token", WHAT)
+    given = body.text(signature, "signature", WHAT)
     expected = hmac.new(secret.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, str(signature.get("signature", ""))):
+    if not hmac.compare_digest(expected.encode(), given.encode()):
         raise Unauthorized("mailgun: bad signature")
     now = time.time() if now is None else now
-    if not timestamp.isdigit() or abs(now - int(timestamp)) > MAX_AGE:
+    if not timestamp.isascii() or not timestamp.isdigit() or abs(now - int(timestamp)) > MAX_AGE:
         raise Unauthorized("mailgun: stale timestamp")
     if not replays.first_time(token):
         raise Unauthorized("mailgun: replayed token")
+    return document
 
 
-def parse(body: bytes) -> list[Event]:
-    data = _body(body)["event-data"]
-    kind = str(data.get("event", ""))
-    if kind == "failed":
-        kind = "bounced" if data.get("severity") == "permanent" else "failed_temporary"
-    message_id = ((data.get("message") or {}).get("headers") or {}).get("message-id")
-    if "id" not in data:
+def parse(document: dict[str, Any]) -> list[Event]:
+    """The event in a verified body."""
+    data = body.obj(document.get("event-data"), f"{WHAT}: event-data")
+    ident = body.identifier(data, "id", WHAT)
+    if ident is None:
         raise InputError("mailgun: event-data has no id")
-    return [Event(str(data["id"]), kind, str(data.get("recipient", "")), message_id, data)]
+    kind = body.text(data, "event", WHAT)
+    if kind == "failed":
+        severity = body.optional_text(data, "severity", WHAT)
+        kind = "bounced" if severity == "permanent" else "failed_temporary"
+    recipient = body.optional_text(data, "recipient", WHAT) or ""
+    message = body.section(data, "message", WHAT)
+    headers = body.section(message, "headers", WHAT)
+    message_id = body.optional_text(headers, "message-id", WHAT)
+    return [Event(ident, kind, recipient, message_id, data)]
