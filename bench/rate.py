@@ -35,11 +35,9 @@ def one(database: str, rate: float, seconds: float, workers: int, fake: Postmark
         folder = Path(tmp)
         url, name = new_database(database, folder)
         try:
-            config = write_config(folder, url, fake.url, workers)
+            config = write_config(folder, url, fake.url, workers, batch_size=50)
             config.write_text(
-                config.read_text().replace(
-                    "rate_limit = 0", f"rate_limit = {rate:g}\nbatch_size = 50"
-                )
+                config.read_text().replace("rate_limit = 0", f"rate_limit = {rate:g}")
             )
             setup(config, subscribers, create_edition=True)
             fake.taken_at.clear()

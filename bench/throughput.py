@@ -85,7 +85,14 @@ def drop_database(base: str, name: str) -> None:
     engine.dispose()
 
 
-def write_config(folder: Path, url: str, api_base: str, workers: int) -> Path:
+def write_config(
+    folder: Path,
+    url: str,
+    api_base: str,
+    workers: int,
+    concurrency: int = CONCURRENCY,
+    batch_size: int = 0,
+) -> Path:
     config = folder / "config.toml"
     config.write_text(
         textwrap.dedent(
@@ -100,7 +107,8 @@ def write_config(folder: Path, url: str, api_base: str, workers: int) -> Path:
             [provider]
             name = "postmark"
             api_base = "{api_base}"
-            concurrency = {CONCURRENCY}
+            concurrency = {concurrency}
+            batch_size = {batch_size}
             rate_limit = 0
 
             [checks]
@@ -211,7 +219,7 @@ def engine_run(config: Path, workers: int, join: bool) -> dict[str, Any]:
 # ---- the ceiling ---------------------------------------------------------------------------
 
 
-def raw_loop(config: Path, subscribers: int, api_base: str, concurrency: int) -> float:
+def raw_loop(config: Path, subscribers: int, api_base: str, concurrency: int, batch: int) -> float:
     """In a process of its own: seconds for a bare httpx loop posting the same batches."""
     out = subprocess.run(
         [
@@ -222,6 +230,7 @@ def raw_loop(config: Path, subscribers: int, api_base: str, concurrency: int) ->
             str(subscribers),
             api_base,
             str(concurrency),
+            str(batch),
         ],
         check=True,
         capture_output=True,
@@ -231,8 +240,10 @@ def raw_loop(config: Path, subscribers: int, api_base: str, concurrency: int) ->
     return float(out.strip().splitlines()[-1])
 
 
-def raw_child(config: str, subscribers: int, api_base: str, concurrency: int) -> None:
-    """Build one Postmark batch of 500 messages the size of the edition's, then post it."""
+def raw_child(
+    config: str, subscribers: int, api_base: str, concurrency: int, batch: int = 500
+) -> None:
+    """Build one Postmark batch of ``batch`` messages the size of the edition's; post it."""
     import httpx
 
     from newsletter.config import load_settings
@@ -255,13 +266,13 @@ def raw_child(config: str, subscribers: int, api_base: str, concurrency: int) ->
     build = MessageFactory(settings, "2026-W48", 1, rendered, Tokens([SECRET]))
     adapter = PostmarkProvider(settings)
     messages = [
-        build.build(i, i, f"p{i}@example.com", PersonName(f"Person{i}")) for i in range(500)
+        build.build(i, i, f"p{i}@example.com", PersonName(f"Person{i}")) for i in range(batch)
     ]
     body = bytes(http.json_array(adapter.payload(m) for m in messages))
     adapter.close()
     headers = {"X-Postmark-Server-Token": KEY, **http.JSON_HEADERS}
     limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency)
-    batches = -(-subscribers // 500)
+    batches = -(-subscribers // batch)
     with httpx.Client(base_url=api_base, headers=headers, limits=limits, timeout=120) as client:
 
         def post(_: int) -> None:
@@ -281,11 +292,19 @@ def one_run(args: argparse.Namespace, api_base: str) -> dict[str, Any]:
         folder = Path(tmp)
         url, pg_name = new_database(args.database, folder)
         try:
-            config = write_config(folder, url, api_base, args.workers)
+            config = write_config(
+                folder, url, api_base, args.workers, args.concurrency, args.batch_size
+            )
             join = args.workers > 1 or args.join
             setup(config, args.subscribers, create_edition=join)
             engine = engine_run(config, args.workers, join)
-            raw = raw_loop(config, args.subscribers, api_base, CONCURRENCY * args.workers)
+            raw = raw_loop(
+                config,
+                args.subscribers,
+                api_base,
+                args.concurrency * args.workers,
+                args.batch_size or 500,
+            )
         finally:
             if pg_name:
                 drop_database(args.database, pg_name)
@@ -310,11 +329,13 @@ def main() -> None:
         help="one worker too joins an edition made in setup (as several workers do)",
     )
     parser.add_argument("--save", type=Path, help="append the result as a JSON line here")
-    parser.add_argument("--raw-child", nargs=4, metavar="X")
+    parser.add_argument("--concurrency", type=int, default=CONCURRENCY, help="per worker")
+    parser.add_argument("--batch-size", type=int, default=0, help="0: Postmark's 500")
+    parser.add_argument("--raw-child", nargs=5, metavar="X")
     args = parser.parse_args()
     if args.raw_child:
-        config, n, base, concurrency = args.raw_child
-        raw_child(config, int(n), base, int(concurrency))
+        config, n, base, concurrency, batch = args.raw_child
+        raw_child(config, int(n), base, int(concurrency), int(batch))
         return
     if args.workers > 1 and not args.database:
         raise SystemExit("--workers needs --database postgresql://… (SQLite has one writer)")
@@ -333,7 +354,8 @@ def main() -> None:
     where = "PostgreSQL" if args.database else "SQLite"
     print(
         f"Postmark fake, {args.latency_ms:g} ms; {args.subscribers:,} subscribers; {where}; "
-        f"{args.workers} worker(s); medians of {args.runs} runs"
+        f"{args.workers} worker(s) x {args.concurrency} batches of {args.batch_size or 500} "
+        f"in flight; medians of {args.runs} runs"
     )
     each = ", ".join(f"{r['engine_rate']:,.0f}" for r in runs)
     print(f"newsletter send:  {med['engine_rate']:,.0f} msg/s ({each})")
@@ -349,6 +371,8 @@ def main() -> None:
         "subscribers": args.subscribers,
         "workers": args.workers,
         "latency_ms": args.latency_ms,
+        "concurrency": args.concurrency,
+        "batch_size": args.batch_size or 500,
         "join": args.workers > 1 or args.join,
         "runs": runs,
         "median": med,
