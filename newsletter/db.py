@@ -7,8 +7,10 @@ timeout, so that the web app, the scheduler and the CLI can share one file.
 from __future__ import annotations
 
 import re
+import threading
+import weakref
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -81,6 +83,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # A sender rewrites the rows and index entries of a whole edition: 16 MB of page cache
+    # instead of 2 keeps them in memory.
+    cursor.execute("PRAGMA cache_size=-16384")
     cursor.close()
 
 
@@ -101,6 +106,28 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
             yield session
     except (OperationalError, InterfaceError) as exc:
         raise DatabaseError(f"the database failed: {reason(exc)}") from exc
+
+
+_WRITERS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+_WRITERS_LOCK = threading.Lock()
+
+
+def serialized(engine: Engine) -> AbstractContextManager[object]:
+    """For a write transaction: on SQLite, one writer of this process at a time.
+
+    SQLite takes one writer at a time; threads of one process that collide meet its busy
+    handler, which sleeps 1, 2, 5, 10, 15, 20, 25 … ms before trying again: a sender's threads
+    lost a third of their time there. A lock of our own wakes the next writer at once.
+    Other processes still meet the busy handler (rarely: they write seldom). On PostgreSQL,
+    rows are locked one by one: nothing to do.
+    """
+    if engine.url.get_backend_name() != "sqlite":
+        return nullcontext()
+    with _WRITERS_LOCK:
+        lock = _WRITERS.get(engine)
+        if lock is None:
+            lock = _WRITERS[engine] = threading.Lock()
+    return lock
 
 
 @contextmanager

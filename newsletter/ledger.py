@@ -160,7 +160,7 @@ class EditionLedger:
                 _recipient(Subscriber.last_name),
             )
         )
-        with db.connection(self.engine) as conn:
+        with db.serialized(self.engine), db.connection(self.engine) as conn:
             returned = sorted(conn.execute(statement).all())
         rows = tuple(
             Claimed(delivery_id, subscriber_id, email, PersonName(first or "", last or ""))
@@ -171,7 +171,7 @@ class EditionLedger:
 
     def recheck(self, batch: Batch) -> tuple[Batch, int]:
         """Before any send or resend: rows whose recipient is no longer active are skipped."""
-        with db.transaction(self.factory) as session:
+        with db.serialized(self.engine), db.transaction(self.factory) as session:
             rows, skipped = _sendable(session, batch.ids)
         return Batch(batch.key, rows, batch.minted_at, batch.taken_over), skipped
 
@@ -198,7 +198,7 @@ class EditionLedger:
     def take_over(self, key: str, holder: str | None) -> Batch | None:
         """Hold a stale batch for this run, under its own key; None if another run was first."""
         held = Delivery.claimed_by.is_(None) if holder is None else Delivery.claimed_by == holder
-        with db.transaction(self.factory) as session:
+        with db.serialized(self.engine), db.transaction(self.factory) as session:
             ids = session.scalars(
                 update(Delivery)
                 .where(
@@ -229,7 +229,7 @@ class EditionLedger:
         """
         if not results:
             return
-        with db.connection(self.engine) as conn:
+        with db.serialized(self.engine), db.connection(self.engine) as conn:
             sent_at = db.driver_value(conn, UTCDateTime(), utcnow())
             rows = [
                 (
@@ -266,7 +266,7 @@ class EditionLedger:
         self._change(batch, error=reason)
 
     def _change(self, batch: Batch, **values: Any) -> None:
-        with db.transaction(self.factory) as session:
+        with db.serialized(self.engine), db.transaction(self.factory) as session:
             session.execute(
                 update(Delivery)
                 .where(

@@ -58,7 +58,7 @@ class SharedBucket:
 
     def _reserve(self, n: int) -> float:
         """Book the next ``n`` messages' slot; the seconds until it comes."""
-        with db.transaction(self._factory) as session:
+        with db.serialized(self.engine), db.transaction(self._factory) as session:
             self._ensure(session)
             next_at = session.execute(
                 select(RateBucket.next_at).where(RateBucket.name == self.name).with_for_update()

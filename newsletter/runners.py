@@ -147,7 +147,8 @@ class Heartbeat:
         lost = False
         while not self._done.wait(self._interval):
             try:
-                with db.transaction(self._factory) as session:
+                engine = self._factory.kw["bind"]
+                with db.serialized(engine), db.transaction(self._factory) as session:
                     known = beat(session, self._run_id, next_run=self._next_run())
             except Exception as exc:  # the database is down or locked: say so, keep trying
                 log.warning("heartbeat of run %s not written: %s", self._run_id[:8], db.reason(exc))
