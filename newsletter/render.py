@@ -78,7 +78,30 @@ def render_subject(settings: Settings, tip: TipContent) -> str:
 
 
 def render_edition(settings: Settings, tip: TipContent, *, send_date: date) -> RenderedEdition:
-    """Render a tip once: subject, inlined HTML and the plain-text twin."""
+    """Render a tip once: subject, inlined HTML and the plain-text twin.
+
+    The last few renders are kept: `send` checks the edition it is about to start (the
+    pre-flight) and then starts it, and inlining the CSS is the slow part of either.
+    """
+    key = (settings, tip.title, tip.slug, tip.body_md, tip.takeaway, send_date)
+    try:
+        return _rendered[key]
+    except (KeyError, TypeError):  # (TypeError: a value that cannot be a key; render anyway)
+        pass
+    content = _render_edition(settings, tip, send_date=send_date)
+    try:
+        _rendered[key] = content
+    except TypeError:
+        return content
+    while len(_rendered) > 4:
+        del _rendered[next(iter(_rendered))]
+    return content
+
+
+_rendered: dict[tuple[object, ...], RenderedEdition] = {}
+
+
+def _render_edition(settings: Settings, tip: TipContent, *, send_date: date) -> RenderedEdition:
     md = markdown(settings.newsletter.allow_html)
     env = template_environment(settings)
     body_text = markdown_to_text(md, tip.body_md)

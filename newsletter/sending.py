@@ -11,6 +11,7 @@ and takes them over under the fate rules, so no claim is left behind.
 
 from __future__ import annotations
 
+import gc
 import logging
 import random
 import threading
@@ -121,6 +122,9 @@ def send_week(
             )
         _await_edition(factory, week, wait_for_edition, stop)
     edition, created = editions.open_edition(factory, settings, week, tip_ref=tip_ref)
+    # What exists now (modules, the rendered edition) lives as long as the send: keep it out
+    # of the collector's passes, which otherwise walk it again and again as batches come and go.
+    gc.freeze()
     owned = provider is None
     provider = provider or make_provider(settings)
     started = time.monotonic()
