@@ -11,6 +11,7 @@ import logging
 import click
 
 from newsletter.cli import (
+    admin_cmd,
     archive_cmd,
     calendar_cmd,
     check_cmd,
@@ -66,6 +67,7 @@ app.add_command(calendar_cmd.calendar)
 app.add_command(archive_cmd.archive)
 app.add_command(check_cmd.check)
 app.add_command(subscribers_cmd.subscribers)
+app.add_command(admin_cmd.admin)
 
 
 def main() -> None:

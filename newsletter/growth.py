@@ -1,0 +1,105 @@
+"""The list over time, week by week: who joined, who left, and how many were active.
+
+Weeks start on Monday at 00:00 in ``[schedule] timezone``. The figures are read from the
+subscribers as they stand now: someone counts from the week they were added here
+(``created_at``; a pending signup who never confirmed does not count) until the week they
+unsubscribed, bounced or complained (``unsubscribed_at``). Someone removed is not in the
+table any more; someone who left and came back counts as having stayed.
+
+Set-based: one statement counts every week's joins and leaves as ranges of two indexes
+(``ix_subscribers_created_at_status``, ``ix_subscribers_status_unsubscribed_at``), on SQLite
+and PostgreSQL alike; nothing loops over subscribers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Integer, func, literal, select, union_all
+from sqlalchemy.orm import Session
+
+from newsletter.config import ScheduleSection
+from newsletter.models import Subscriber, UTCDateTime
+
+LEFT = ("unsubscribed", "bounced", "complained")
+MAX_WEEKS = 260
+
+
+@dataclass(frozen=True)
+class Week:
+    """One week: its Monday, who joined and who left in it, and who was active at its end."""
+
+    monday: date
+    joined: int
+    unsubscribed: int
+    bounced: int
+    complained: int
+    active: int
+
+    @property
+    def left(self) -> int:
+        return self.unsubscribed + self.bounced + self.complained
+
+
+def mondays(schedule: ScheduleSection, now: datetime, weeks: int) -> list[date]:
+    """The Mondays of the last ``weeks`` weeks, this week's last."""
+    today = now.astimezone(ZoneInfo(schedule.timezone)).date()
+    this = today - timedelta(days=today.weekday())
+    return [this - timedelta(weeks=k) for k in range(weeks - 1, -1, -1)]
+
+
+def weekly(session: Session, schedule: ScheduleSection, now: datetime, weeks: int) -> list[Week]:
+    """The last ``weeks`` weeks (1 to ``MAX_WEEKS``), oldest first; this week so far last."""
+    weeks = max(1, min(weeks, MAX_WEEKS))
+    zone = ZoneInfo(schedule.timezone)
+    days = mondays(schedule, now, weeks)
+    edges = [datetime.combine(d, time(0), zone) for d in [*days, days[-1] + timedelta(weeks=1)]]
+    # A table of the weeks, as UNION ALL (SQLite has no column names on VALUES).
+    bounds = union_all(
+        *(
+            select(
+                literal(i, Integer).label("n"),
+                literal(edges[i], UTCDateTime()).label("lo"),
+                literal(edges[i + 1], UTCDateTime()).label("hi"),
+            )
+            for i in range(weeks)
+        )
+    ).subquery("w")
+    created, stopped = Subscriber.created_at, Subscriber.unsubscribed_at
+
+    def joined_in() -> object:
+        return (
+            select(func.count())
+            .where(created >= bounds.c.lo, created < bounds.c.hi, Subscriber.status != "pending")
+            .scalar_subquery()
+        )
+
+    def left_in(status: str) -> object:
+        return (
+            select(func.count())
+            .where(Subscriber.status == status, stopped >= bounds.c.lo, stopped < bounds.c.hi)
+            .scalar_subquery()
+        )
+
+    rows = session.execute(
+        select(bounds.c.n, joined_in(), *(left_in(s) for s in LEFT)).order_by(bounds.c.n)
+    ).all()
+    start = edges[0]
+    active = (
+        session.scalar(
+            select(func.count()).where(created < start, Subscriber.status != "pending")
+        )
+        or 0
+    ) - (
+        session.scalar(
+            select(func.count()).where(Subscriber.status.in_(LEFT), stopped < start)
+        )
+        or 0
+    )
+    found = []
+    for n, joined, unsubscribed, bounced, complained in rows:
+        active += joined - unsubscribed - bounced - complained
+        found.append(Week(days[n], joined, unsubscribed, bounced, complained, active))
+    return found
