@@ -40,10 +40,6 @@ CLIENT_LIMIT = 20
 KEEP_ATTEMPTS = timedelta(days=1)
 
 
-class LoginRefused(NewsletterError):
-    """Wrong address or wrong password (the same answer for both)."""
-
-
 class TooManyAttempts(NewsletterError):
     """Too many failed logins from this address (for this account, or at all)."""
 
@@ -106,7 +102,9 @@ def get(session: Session, email: str) -> AdminUser:
     """The account of this address, or a clear error."""
     user = find(session, normalise_email(email))
     if user is None:
-        raise InputError(f"no dashboard account for {email.strip()!r} (see `newsletter admin list`)")
+        raise InputError(
+            f"no dashboard account for {email.strip()!r} (see `newsletter admin list`)"
+        )
     return user
 
 
@@ -164,12 +162,10 @@ class Attempt:
         return cls(keyed("account:" + email.strip().lower()), keyed("client:" + client))
 
 
-def login(session: Session, attempt: Attempt, email: str, password: str) -> AdminUser:
-    """The account, if the address and password are right and the client is not locked out.
-
-    Raises ``TooManyAttempts`` (nothing is checked or recorded) or ``LoginRefused``. The
-    caller commits either way: a failure is recorded.
-    """
+def login(session: Session, attempt: Attempt, email: str, password: str) -> AdminUser | None:
+    """The account, if the address and password are right; None if not (the failure is
+    recorded: commit it). ``TooManyAttempts`` when the client is locked out (nothing is checked
+    or recorded then)."""
     now = utcnow()
     _check_limits(session, attempt, now)
     try:
@@ -181,7 +177,7 @@ def login(session: Session, attempt: Attempt, email: str, password: str) -> Admi
     session.add(AdminLoginAttempt(account=attempt.account, client=attempt.client, at=now, ok=ok))
     if not ok or user is None:
         session.flush()
-        raise LoginRefused("wrong email address or password")
+        return None
     if hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hasher().hash(password)
     user.last_login_at = now

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, func, literal, select, union_all
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from newsletter.config import ScheduleSection
 from newsletter.models import Subscriber, UTCDateTime
@@ -69,14 +70,14 @@ def weekly(session: Session, schedule: ScheduleSection, now: datetime, weeks: in
     ).subquery("w")
     created, stopped = Subscriber.created_at, Subscriber.unsubscribed_at
 
-    def joined_in() -> object:
+    def joined_in() -> ScalarSelect[int]:
         return (
             select(func.count())
             .where(created >= bounds.c.lo, created < bounds.c.hi, Subscriber.status != "pending")
             .scalar_subquery()
         )
 
-    def left_in(status: str) -> object:
+    def left_in(status: str) -> ScalarSelect[int]:
         return (
             select(func.count())
             .where(Subscriber.status == status, stopped >= bounds.c.lo, stopped < bounds.c.hi)
@@ -88,14 +89,10 @@ def weekly(session: Session, schedule: ScheduleSection, now: datetime, weeks: in
     ).all()
     start = edges[0]
     active = (
-        session.scalar(
-            select(func.count()).where(created < start, Subscriber.status != "pending")
-        )
+        session.scalar(select(func.count()).where(created < start, Subscriber.status != "pending"))
         or 0
     ) - (
-        session.scalar(
-            select(func.count()).where(Subscriber.status.in_(LEFT), stopped < start)
-        )
+        session.scalar(select(func.count()).where(Subscriber.status.in_(LEFT), stopped < start))
         or 0
     )
     found = []

@@ -167,7 +167,8 @@ def caused_many(session: Session, ids: list[int]) -> dict[int, dict[str, int]]:
         .group_by(SubscriberEvent.edition_id, SubscriberEvent.kind)
     )
     for edition_id, kind, n in rows:
-        found[edition_id][kind] = n
+        if edition_id is not None:  # (the WHERE keeps only these; the column may be NULL)
+            found[edition_id][kind] = n
     return found
 
 
@@ -245,9 +246,7 @@ def detail(session: Session, edition: Edition) -> Detail:
         runs, first, last = _runs(session, edition.id)
         if settled(counts):
             _keep(session, edition.id, counts, runs=runs, first_sent_at=first, last_sent_at=last)
-    who = {
-        r.id: r for r in session.scalars(select(Runner).where(Runner.id.in_(list(runs))))
-    }
+    who = {r.id: r for r in session.scalars(select(Runner).where(Runner.id.in_(list(runs))))}
     shares = [
         Run(
             run_id,
@@ -277,10 +276,11 @@ def _runs(
         .group_by(Delivery.claimed_by, Delivery.status)
     ).all()
     runs: dict[str, dict[str, int]] = {}
-    firsts, lasts = [], []
+    firsts: list[datetime] = []
+    lasts: list[datetime] = []
     for run_id, status, n, first, last in rows:
         runs.setdefault(str(run_id), {})[status] = n
-        if first is not None:
+        if first is not None and last is not None:
             firsts.append(first)
             lasts.append(last)
     return runs, min(firsts) if firsts else None, max(lasts) if lasts else None

@@ -15,9 +15,10 @@ from functools import lru_cache
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from newsletter import reports
 from newsletter.errors import InputError
 from newsletter.models import (
     SUBSCRIBER_STATUSES,
@@ -108,6 +109,12 @@ def _domain_ok(domain: str) -> bool:
     except EmailNotValidError:
         return False
     return True
+
+
+def by_operator(via: str) -> bool:
+    """A change the operator made (the CLI, or the dashboard as ``admin:<address>``), as
+    opposed to the person's own link or a provider's report."""
+    return via == "cli" or via.startswith("admin:")
 
 
 def record_event(
@@ -276,9 +283,10 @@ def resubscribe(
 ) -> tuple[Subscriber, bool]:
     """Make an address active again and lift its suppression; (subscriber, changed).
 
-    From the CLI (the operator, with a ``reason`` for the log) anything is lifted, and an
-    address that was only on the suppression list becomes a subscriber. From the web (the
-    person's own signed link) only an unsubscribe is undone, never a bounce or complaint.
+    By the operator (the CLI or the dashboard, with a ``reason`` for the log) anything is
+    lifted, and an address that was only on the suppression list becomes a subscriber. From
+    the web (the person's own signed link) only an unsubscribe is undone, never a bounce or
+    complaint.
     """
     if isinstance(email_or_subscriber, Subscriber):
         subscriber: Subscriber | None = email_or_subscriber
@@ -287,7 +295,7 @@ def resubscribe(
         address = normalise_email(email_or_subscriber)
         subscriber = by_address(session, address)
     entry = suppressions.entry(session, address)
-    if via != "cli":
+    if not by_operator(via):
         held = entry.reason if entry is not None else None
         if subscriber is not None and subscriber.status in ("bounced", "complained"):
             held = subscriber.status
@@ -343,6 +351,7 @@ def remove(
     (the address stays on the suppression list, as a hash, so no import brings it back)."""
     if erase:
         suppressions.add(session, subscriber.email, "erased", via)
+        reports.forget_subscriber(session, subscriber.id)
         session.execute(
             delete(SubscriberEvent).where(SubscriberEvent.subscriber_id == subscriber.id)
         )
@@ -417,6 +426,47 @@ def counts_by_status(session: Session) -> dict[str, int]:
     for status, count in rows:
         counts[status] = count
     return counts
+
+
+SEARCH_WORDS = 5
+
+
+def search(
+    session: Session, query: str, status: str | None, *, offset: int, limit: int
+) -> tuple[list[Subscriber], int]:
+    """Subscribers whose address or name holds every word of ``query`` (any case), of
+    ``status`` if given, newest first: one page, and how many match in all."""
+    if status is not None and status not in SUBSCRIBER_STATUSES:
+        raise InputError(
+            f"unknown status {status!r}; choose one of {', '.join(SUBSCRIBER_STATUSES)}"
+        )
+    conditions = [Subscriber.status == status] if status else []
+    postgres = session.get_bind().dialect.name == "postgresql"
+    for word in query.lower().split()[:SEARCH_WORDS]:
+        pattern = "%" + re.sub(r"([\\%_])", r"\\\1", word) + "%"
+        columns = (Subscriber.email, Subscriber.first_name, Subscriber.last_name)
+        # SQLite's LIKE already ignores ASCII case (and lower() would cost a call per row).
+        conditions.append(
+            or_(
+                *(
+                    c.ilike(pattern, escape="\\") if postgres else c.like(pattern, escape="\\")
+                    for c in columns
+                )
+            )
+        )
+    if query.split():
+        total = session.scalar(select(func.count()).select_from(Subscriber).where(*conditions))
+    else:
+        counts = counts_by_status(session)
+        total = counts[status] if status else sum(counts.values())
+    rows = session.scalars(
+        select(Subscriber)
+        .where(*conditions)
+        .order_by(Subscriber.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows), total or 0
 
 
 def iter_subscribers(session: Session, status: str | None = None) -> Iterator[Subscriber]:

@@ -53,9 +53,7 @@ def upgrade() -> None:
         sa.Column("ok", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_admin_login_attempts")),
     )
-    op.create_index(
-        "ix_admin_login_attempts_account_at", "admin_login_attempts", ["account", "at"]
-    )
+    op.create_index("ix_admin_login_attempts_account_at", "admin_login_attempts", ["account", "at"])
     op.create_index("ix_admin_login_attempts_client_at", "admin_login_attempts", ["client", "at"])
     op.create_table(
         "edition_stats",

@@ -1,4 +1,5 @@
-"""The web app: the links in the emails, signup, provider webhooks, the public archive."""
+"""The web app: the links in the emails, signup, provider webhooks, the public archive, and
+the operator's dashboard (``/admin``, ``/metrics``)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from newsletter.resources import templates_dir
 from newsletter.suppression import SuppressionList
 from newsletter.tokens import Tokens
 from newsletter.web import archive, links, signup, webhooks
+from newsletter.web.admin import Dashboard
 from newsletter.web.context import WebContext
 from newsletter.web.pages import Pages
 from newsletter.web.security import Security
@@ -49,6 +51,7 @@ def create_app(settings: Settings, engine: Engine, **webhook_options: Any) -> St
     )
     if static is None or not static.is_dir():
         static = templates_dir() / "static"
+    dashboard = Dashboard(ctx)
     routes = [
         Route("/", lambda request: RedirectResponse("/archive", status_code=303)),
         Route("/u/{token}", links.unsubscribe_page(ctx), methods=["GET"]),
@@ -66,6 +69,7 @@ def create_app(settings: Settings, engine: Engine, **webhook_options: Any) -> St
         Route("/media/{path:path}", archive.media(ctx)),
         Route("/webhooks/{provider}", webhooks.endpoint(ctx, **webhook_options), methods=["POST"]),
         Route("/healthz", healthz(ctx)),
+        *dashboard.routes(),
         Mount("/static", StaticFiles(directory=str(static)), name="static"),
     ]
 
@@ -92,6 +96,7 @@ def create_app(settings: Settings, engine: Engine, **webhook_options: Any) -> St
         try:
             yield
         finally:
+            dashboard.close()
             ctx.mailer.stop()
 
     app = Starlette(
