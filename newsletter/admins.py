@@ -137,6 +137,14 @@ def reset_password(session: Session, email: str, password: str) -> AdminUser:
     return user
 
 
+def end_sessions(session: Session, user_id: int) -> None:
+    """Log the account out everywhere: every session cookie it was given stops working."""
+    user = session.get(AdminUser, user_id)
+    if user is not None:
+        user.session_key = _new_key()
+        session.flush()
+
+
 def session_user(session: Session, user_id: int, session_key: str) -> AdminUser | None:
     """The account a session cookie names, if it still exists with the same session key."""
     user = session.get(AdminUser, user_id)

@@ -51,7 +51,8 @@ class _FromDatabase(Collector):
         )
         yield _deliveries(s)
         editions = dict.fromkeys(EDITION_STATUSES, 0)
-        editions.update(s.execute(select(Edition.status, func.count()).group_by(Edition.status)))
+        for status, n in s.execute(select(Edition.status, func.count()).group_by(Edition.status)):
+            editions[status] = n
         yield _by_label("newsletter_editions", "Editions by status.", "status", editions)
         queue = GaugeMetricFamily("newsletter_queue_length", "Tips queued, not yet sent.")
         queue.add_metric([], tips.queue_length(s))
@@ -134,13 +135,12 @@ def _signups(session: Session) -> Iterator[Metric]:
     )
     yield confirmed
     mails = dict.fromkeys(MAIL_STATUSES, 0)
-    mails.update(
-        session.execute(
-            select(OutgoingMail.status, func.count())
-            .where(OutgoingMail.kind == "confirm")
-            .group_by(OutgoingMail.status)
-        )
-    )
+    for status, n in session.execute(
+        select(OutgoingMail.status, func.count())
+        .where(OutgoingMail.kind == "confirm")
+        .group_by(OutgoingMail.status)
+    ):
+        mails[status] = n
     yield _by_label(
         "newsletter_confirmation_emails",
         "Signup confirmation emails by status (queued, sending, sent, failed).",

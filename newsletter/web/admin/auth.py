@@ -38,8 +38,11 @@ def login(call: Call) -> Response:
 
 
 def logout(call: Call) -> Response:
-    """End this session."""
-    call.visit = Visit.fresh("ok|You are logged out.")
+    """End the account's sessions (a copied cookie stops working too)."""
+    assert call.user_id is not None
+    with call.session() as session:
+        admins.end_sessions(session, call.user_id)
+    call.visit = Visit.fresh("ok|You are logged out (on every device).")
     call.dirty = True
     return RedirectResponse("/admin/login", status_code=303)
 

@@ -37,6 +37,8 @@ class Scratch:
         target = self._ready() / f"{owner}-{key}{suffix}"
         with target.open("xb") as out:
             shutil.copyfileobj(source, out)
+        now = time.time()  # this process's clock, the one `path` and `sweep` compare with
+        os.utime(target, (now, now))
         return key
 
     def path(self, owner: int, key: str, suffix: str) -> Path | None:

@@ -98,7 +98,9 @@ class Codec:
         response.set_cookie(
             COOKIE,
             str(value),
-            max_age=int(IDLE.total_seconds()),
+            # Kept by the browser as long as a login may last, so that an idle session that
+            # ran out comes back to us and the login page can say so.
+            max_age=int(LIFETIME.total_seconds()),
             path=PATH,
             secure=self.secure,
             httponly=True,
