@@ -88,9 +88,15 @@ class Figures:
         return max(self.counts["sent"] - self.caused["bounced"], 0) / self.attempted
 
 
-def figures(session: Session, editions: Sequence[Edition]) -> list[Figures]:
-    """The numbers of each of ``editions``, in their order."""
-    counts = counts_many(session, editions)
+def figures(
+    session: Session,
+    editions: Sequence[Edition],
+    counts: dict[int, dict[str, int]] | None = None,
+) -> list[Figures]:
+    """The numbers of each of ``editions``, in their order (``counts``: from ``counts_many``
+    already, so that a page counts each edition once)."""
+    if counts is None or any(e.id not in counts for e in editions):
+        counts = counts_many(session, editions)
     caused = caused_many(session, [e.id for e in editions])
     titles = {
         tip_id: (title, slug)
@@ -235,9 +241,10 @@ class Detail:
         return (self.last_sent_at - self.first_sent_at).total_seconds()
 
 
-def detail(session: Session, edition: Edition) -> Detail:
-    """Counts, runs and timing of one edition (kept once it has settled)."""
-    counts = counts_many(session, [edition])[edition.id]
+def detail(session: Session, edition: Edition, counts: dict[str, int] | None = None) -> Detail:
+    """Counts, runs and timing of one edition (kept once it has settled); ``counts``: its
+    counts from ``counts_many``, if the caller has them."""
+    counts = counts or counts_many(session, [edition])[edition.id]
     kept = session.get(EditionStats, edition.id)
     if kept is not None and kept.runs is not None and {**_zero(), **kept.counts} == counts:
         runs = {k: dict(v) for k, v in kept.runs.items()}

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from newsletter import reports
@@ -429,44 +430,80 @@ def counts_by_status(session: Session) -> dict[str, int]:
 
 
 SEARCH_WORDS = 5
+SEARCH_CAP = 10_000
+
+
+@dataclass(frozen=True)
+class Found:
+    """A page of a search, and how many match in all (``capped``: more than ``total``)."""
+
+    rows: list[Subscriber]
+    total: int
+    capped: bool = False
 
 
 def search(
-    session: Session, query: str, status: str | None, *, offset: int, limit: int
-) -> tuple[list[Subscriber], int]:
-    """Subscribers whose address or name holds every word of ``query`` (any case), of
-    ``status`` if given, newest first: one page, and how many match in all."""
+    session: Session,
+    query: str,
+    status: str | None,
+    *,
+    offset: int,
+    limit: int,
+    counts: dict[str, int] | None = None,
+) -> Found:
+    """Subscribers whose address or name holds every word of ``query`` (any case; a word
+    with an ``@`` is looked for in addresses only), of ``status`` if given, newest first.
+
+    One pass over the table finds the matching ids (at most ``SEARCH_CAP``, newest first);
+    the page's rows are then read by id. Without words, the page is read by the primary key
+    and the total comes from ``counts_by_status`` (``counts``, if the caller has them).
+    """
     if status is not None and status not in SUBSCRIBER_STATUSES:
         raise InputError(
             f"unknown status {status!r}; choose one of {', '.join(SUBSCRIBER_STATUSES)}"
         )
     conditions = [Subscriber.status == status] if status else []
-    postgres = session.get_bind().dialect.name == "postgresql"
-    for word in query.lower().split()[:SEARCH_WORDS]:
-        pattern = "%" + re.sub(r"([\\%_])", r"\\\1", word) + "%"
-        columns = (Subscriber.email, Subscriber.first_name, Subscriber.last_name)
-        # SQLite's LIKE already ignores ASCII case (and lower() would cost a call per row).
-        conditions.append(
-            or_(
-                *(
-                    c.ilike(pattern, escape="\\") if postgres else c.like(pattern, escape="\\")
-                    for c in columns
-                )
-            )
+    words = query.lower().split()[:SEARCH_WORDS]
+    if not words:
+        counts = counts or counts_by_status(session)
+        rows = session.scalars(
+            select(Subscriber)
+            .where(*conditions)
+            .order_by(Subscriber.id.desc())
+            .limit(limit)
+            .offset(offset)
         )
-    if query.split():
-        total = session.scalar(select(func.count()).select_from(Subscriber).where(*conditions))
-    else:
-        counts = counts_by_status(session)
-        total = counts[status] if status else sum(counts.values())
-    rows = session.scalars(
-        select(Subscriber)
-        .where(*conditions)
-        .order_by(Subscriber.id.desc())
-        .limit(limit)
-        .offset(offset)
+        return Found(list(rows), counts[status] if status else sum(counts.values()))
+    conditions += [_holds(session, word) for word in words]
+    ids = list(
+        session.scalars(
+            select(Subscriber.id)
+            .where(*conditions)
+            .order_by(Subscriber.id.desc())
+            .limit(SEARCH_CAP + 1)
+        )
     )
-    return list(rows), total or 0
+    page = ids[offset : offset + limit]
+    rows = session.scalars(
+        select(Subscriber).where(Subscriber.id.in_(page)).order_by(Subscriber.id.desc())
+    )
+    return Found(list(rows) if page else [], min(len(ids), SEARCH_CAP), len(ids) > SEARCH_CAP)
+
+
+def _holds(session: Session, word: str) -> ColumnElement[bool]:
+    """The address (or, for a word without ``@``, a name) contains ``word``."""
+    pattern = "%" + re.sub(r"([\\%_])", r"\\\1", word) + "%"
+    columns = [Subscriber.email]
+    if "@" not in word:
+        columns += [Subscriber.first_name, Subscriber.last_name]
+    # SQLite's LIKE already ignores ASCII case (and lower() would cost a call per row).
+    postgres = session.get_bind().dialect.name == "postgresql"
+    return or_(
+        *(
+            c.ilike(pattern, escape="\\") if postgres else c.like(pattern, escape="\\")
+            for c in columns
+        )
+    )
 
 
 def iter_subscribers(session: Session, status: str | None = None) -> Iterator[Subscriber]:

@@ -33,11 +33,13 @@ def listing(call: Call) -> Response:
                 select(Edition).order_by(desc(Edition.week)).limit(PAGE).offset((page - 1) * PAGE)
             )
         )
-        rows = reports.figures(session, shown)
         charted_editions = list(
             session.scalars(select(Edition).order_by(desc(Edition.week)).limit(CHARTED))
         )
-        charted = list(reversed(reports.figures(session, charted_editions)))
+        every = {e.id: e for e in [*shown, *charted_editions]}
+        counts = reports.counts_many(session, list(every.values()))
+        rows = reports.figures(session, shown, counts)
+        charted = list(reversed(reports.figures(session, charted_editions, counts)))
     return call.render(
         "editions.html.j2",
         rows=reports.Page(rows, total, page, PAGE),
@@ -66,14 +68,6 @@ def report(call: Call) -> Response:
     week = str(call.request.path_params["week"])
     with call.session() as session:
         edition = _edition(call, session)
-        (figures,) = reports.figures(session, [edition])
-        detail = reports.detail(session, edition)
-        troubled = figures.counts["failed"] + figures.counts["in_doubt"]
-        problems = reports.problems(session, edition, troubled, page_number(call), ROWS)
-        caused_total = sum(figures.caused.values())
-        caused = reports.caused_events(
-            session, edition, caused_total, page_number(call, "events"), ROWS
-        )
         before = list(
             session.scalars(
                 select(Edition)
@@ -83,6 +77,14 @@ def report(call: Call) -> Response:
             )
         )
         compared = list(reversed(reports.figures(session, before)))
+        figures = compared[-1]
+        detail = reports.detail(session, edition, figures.counts)
+        troubled = figures.counts["failed"] + figures.counts["in_doubt"]
+        problems = reports.problems(session, edition, troubled, page_number(call), ROWS)
+        caused_total = sum(figures.caused.values())
+        caused = reports.caused_events(
+            session, edition, caused_total, page_number(call, "events"), ROWS
+        )
     return call.render(
         "edition.html.j2",
         e=edition,

@@ -31,7 +31,7 @@ def overview(call: Call) -> Response:
         editions = list(session.scalars(select(Edition).order_by(desc(Edition.week))))
         counts = reports.counts_many(session, editions)
         doubt = [(e, counts[e.id]["in_doubt"]) for e in editions if counts[e.id]["in_doubt"]]
-        latest = reports.figures(session, editions[:3])
+        latest = reports.figures(session, editions[:3], counts)
         alerts = list(session.scalars(select(Alert).order_by(desc(Alert.at)).limit(ALERTS_SHOWN)))
         people = subscribers.counts_by_status(session)
         context: dict[str, Any] = {

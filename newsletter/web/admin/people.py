@@ -6,6 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse, Response
 
@@ -14,6 +15,7 @@ from newsletter import subscribers as people
 from newsletter.errors import InputError
 from newsletter.models import SUBSCRIBER_STATUSES, Subscriber
 from newsletter.names import PersonName, split_name
+from newsletter.reports import Page
 from newsletter.web.admin.door import Call
 from newsletter.web.admin.editions import page_number
 
@@ -29,13 +31,14 @@ def listing(call: Call) -> Response:
         status = None
     page = page_number(call)
     with call.session() as session:
-        rows, total = people.search(session, query, status, offset=(page - 1) * PAGE, limit=PAGE)
         counts = people.counts_by_status(session)
-    from newsletter.reports import Page
-
+        found = people.search(
+            session, query, status, offset=(page - 1) * PAGE, limit=PAGE, counts=counts
+        )
     return call.render(
         "subscribers.html.j2",
-        rows=Page(rows, total, page, PAGE),
+        rows=Page(found.rows, found.total, page, PAGE),
+        capped=found.capped,
         query=query,
         status=status or "",
         statuses=SUBSCRIBER_STATUSES,
@@ -43,11 +46,11 @@ def listing(call: Call) -> Response:
     )
 
 
-def _person(call: Call, session: object) -> Subscriber:
-    found = session.get(Subscriber, int(call.request.path_params["id"]))  # type: ignore[attr-defined]
+def _person(call: Call, session: Session) -> Subscriber:
+    found = session.get(Subscriber, int(call.request.path_params["id"]))
     if found is None:
         raise InputError("no such subscriber (removed?)")
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def one(call: Call) -> Response:
