@@ -87,7 +87,9 @@ def seed(
             elif roll < 0.09:
                 status = "pending"
             if status in ("unsubscribed", "bounced", "complained"):
-                left = min(created + timedelta(days=rng.randint(1, 300)), now - timedelta(hours=1))
+                left = created + timedelta(days=rng.randint(1, 300), seconds=rng.randint(0, 86399))
+                if left > now:  # not yet: still with us
+                    status, left = "active", None
             first, last_name = rng.choice(FIRST), rng.choice(LAST)
             rows.append(
                 (

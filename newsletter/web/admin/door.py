@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -30,7 +31,7 @@ from newsletter.web.admin.jobs import Jobs
 from newsletter.web.admin.scratch import Scratch
 from newsletter.web.admin.sessions import COOKIE, Codec, Visit, safe_next
 from newsletter.web.context import WebContext
-from newsletter.weeks import human_date, human_moment, local_date
+from newsletter.weeks import human_date, human_moment
 
 log = logging.getLogger("newsletter.web.admin")
 
@@ -111,10 +112,7 @@ class Call:
             here=self.here,
             path=self.request.url.path,
             flash={"kind": kind, "text": text} if flash else None,
-            day=lambda moment: human_date(local_date(settings.schedule, moment)),
-            when=lambda moment: human_moment(
-                moment.astimezone(ZoneInfo(settings.schedule.timezone))
-            ),
+            **formats(settings.schedule.timezone),
             **context,
         )
         return HTMLResponse(page, status_code=code)
@@ -128,6 +126,23 @@ class Call:
 
 
 Handler = Callable[[Call], Response]
+
+
+def formats(timezone: str) -> dict[str, Callable[[Any], str]]:
+    """How pages show times: a day or a moment in the schedule's zone (from a datetime, or
+    from an ISO 8601 text as ``subscribers.history`` gives them)."""
+    zone = ZoneInfo(timezone)
+
+    def day(moment: datetime) -> str:
+        return human_date(moment.astimezone(zone).date())
+
+    def when(moment: datetime) -> str:
+        return human_moment(moment.astimezone(zone))
+
+    def when_iso(value: str | None) -> str:
+        return when(datetime.fromisoformat(value)) if value else "–"
+
+    return {"day": day, "when": when, "when_iso": when_iso}
 
 
 def page(admin: Admin, handler: Handler) -> Callable[[Request], Any]:

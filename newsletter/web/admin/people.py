@@ -65,7 +65,12 @@ def one(call: Call) -> Response:
                 lines=["They may have been removed. Search the list again."],
             )
         story = people.history(session, call.admin.web.suppressions, person.email)
-    return call.render("subscriber.html.j2", s=story["subscriber"], story=story)
+    return call.render(
+        "subscriber.html.j2",
+        s=story["subscriber"],
+        story=story,
+        zone=call.admin.web.settings.schedule.timezone,
+    )
 
 
 def add(call: Call) -> Response:
