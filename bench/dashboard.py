@@ -59,7 +59,9 @@ def database(url: str | None, folder: Path) -> tuple[str, Callable[[], None]]:
     return scoped.render_as_string(hide_password=False), drop
 
 
-def timed(client: TestClient, paths: list[str], headers: dict[str, str] | None = None) -> list[float]:
+def timed(
+    client: TestClient, paths: list[str], headers: dict[str, str] | None = None
+) -> list[float]:
     out = []
     for path in paths:
         start = time.perf_counter()
@@ -153,10 +155,14 @@ def run(
             "edition report, problems page 2": lambda: f"/admin/editions/{weeks[-1]}?page=2",
             "newest edition report": lambda: f"/admin/editions/{weeks[-1]}",
             "subscribers": lambda: "/admin/subscribers",
-            "subscribers, deep page": lambda: f"/admin/subscribers?page={rng.randint(1, people // 50)}",
+            "subscribers, deep page": lambda: (
+                f"/admin/subscribers?page={rng.randint(1, people // 50)}"
+            ),
             "subscribers, status filter": lambda: "/admin/subscribers?status=unsubscribed",
             "search, a name": lambda: f"/admin/subscribers?q={rng.choice(words)}",
-            "search, name and number": lambda: f"/admin/subscribers?q={rng.choice(words)}+{rng.randint(1, 999)}",
+            "search, name and number": lambda: (
+                f"/admin/subscribers?q={rng.choice(words)}+{rng.randint(1, 999)}"
+            ),
             "search, address prefix": lambda: f"/admin/subscribers?q=ann.lee{rng.randint(1, 99)}",
             "one subscriber": lambda: f"/admin/subscribers/{rng.randint(1, people)}",
             "growth, 26 weeks": lambda: "/admin/growth",

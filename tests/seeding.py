@@ -106,6 +106,13 @@ def seed(
                 )
             )
         db.executemany(conn, ("subscribers", SUBSCRIBER_COLUMNS), rows)
+        # The log an import writes: one row per subscriber.
+        conn.execute(
+            text(
+                "INSERT INTO subscriber_events (subscriber_id, kind, at, via, detail) "
+                "SELECT id, 'imported', created_at, 'import', status FROM subscribers"
+            )
+        )
         _tips_and_editions(conn, weeks, moments, queued, v)
         run_ids = _runs(conn, weeks, moments, v)
         for n, (week, moment) in enumerate(zip(weeks, moments, strict=True), start=1):

@@ -182,7 +182,7 @@ def test_an_operator_runs_the_newsletter_from_the_browser(
             "&#39;", "'"
         )
         shoot(page, tmp_path, "import", 1280)
-        page.get_by_role("button", name="Import 1 subscribers").click()
+        page.get_by_role("button", name="Import 1 subscriber", exact=True).click()
         page.get_by_text("Imported 1 of 2 rows").wait_for()
 
         nav(page, "Growth")
@@ -211,7 +211,10 @@ def test_an_operator_runs_the_newsletter_from_the_browser(
         for name, path in shots.items():
             small.goto(base + path)
             shoot(small, tmp_path, name, 375)
-        for name, path in (("new-tip", "/admin/queue/new"), ("import", "/admin/subscribers/import")):
+        for name, path in (
+            ("new-tip", "/admin/queue/new"),
+            ("import", "/admin/subscribers/import"),
+        ):
             small.goto(base + path)
             shoot(small, tmp_path, name, 375)
         phone.close()
