@@ -17,21 +17,18 @@ from __future__ import annotations
 import argparse
 import random
 import re
-import secrets
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.archive import database  # a temp SQLite file, or a fresh PostgreSQL schema
 from newsletter import admins, db
 from newsletter.config import settings_from_mapping
 from newsletter.web import create_app
@@ -40,23 +37,6 @@ from tests.seeding import FIRST, LAST, seed
 CEILING_MS = 100.0
 NOW = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 EMAIL, PASSWORD = "bench@example.com", "a bench password"
-
-
-def database(url: str | None, folder: Path) -> tuple[str, Callable[[], None]]:
-    if url is None:
-        return f"sqlite:///{folder / 'bench.db'}", lambda: None
-    schema = f"bench_{secrets.token_hex(4)}"
-    admin = create_engine(db.make_engine(url).url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-
-    scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
-    return scoped.render_as_string(hide_password=False), drop
 
 
 def timed(

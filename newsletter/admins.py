@@ -44,6 +44,7 @@ class TooManyAttempts(NewsletterError):
     """Too many failed logins from this address (for this account, or at all)."""
 
     def __init__(self, wait: timedelta) -> None:
+        """``wait``: until the oldest failure counted leaves the window."""
         minutes = max(1, -(-int(wait.total_seconds()) // 60))
         super().__init__(f"too many failed logins: try again in {minutes} min")
         self.wait = wait
@@ -162,6 +163,7 @@ class Attempt:
 
     @classmethod
     def of(cls, secret_keys: list[str], email: str, client: str) -> Attempt:
+        """The attempt of ``email`` (as typed) from the client address ``client``."""
         key = hmac.digest(secret_keys[0].encode(), b"admin-login-v1", hashlib.sha256)
 
         def keyed(text: str) -> str:

@@ -41,6 +41,7 @@ class Week:
 
     @property
     def left(self) -> int:
+        """Everyone who left that week, however they left."""
         return self.unsubscribed + self.bounced + self.complained
 
 

@@ -40,7 +40,6 @@ from newsletter.models import (
     Edition,
     EditionStats,
     Runner,
-    Subscriber,
     SubscriberEvent,
     Tip,
     utcnow,
@@ -138,16 +137,10 @@ def counts_many(session: Session, editions: Sequence[Edition]) -> dict[int, dict
 
 
 def count(session: Session, edition_id: int) -> dict[str, int]:
-    """Deliveries of one edition by status, counted now (every status listed)."""
-    found = _zero()
-    rows = session.execute(
-        select(Delivery.status, func.count())
-        .where(Delivery.edition_id == edition_id)
-        .group_by(Delivery.status)
-    )
-    for status, n in rows:
-        found[status] = n
-    return found
+    """Deliveries of one edition by status, counted now (the ledger's own count)."""
+    from newsletter import ledger  # (the ledger imports subscribers, which imports this)
+
+    return ledger.counts(session, edition_id)
 
 
 def _rare_counts(session: Session, ids: list[int]) -> dict[int, dict[str, int]]:
@@ -291,62 +284,6 @@ def _runs(
             firsts.append(first)
             lasts.append(last)
     return runs, min(firsts) if firsts else None, max(lasts) if lasts else None
-
-
-@dataclass(frozen=True)
-class Page:
-    """A slice of a longer list: never cut silently (``first``–``last`` of ``total``)."""
-
-    rows: list[Any]
-    total: int
-    page: int
-    size: int
-
-    @property
-    def first(self) -> int:
-        return (self.page - 1) * self.size + 1 if self.rows else 0
-
-    @property
-    def last(self) -> int:
-        return self.first + len(self.rows) - 1 if self.rows else 0
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.size))
-
-
-def problems(session: Session, edition: Edition, total: int, page: int, size: int = 50) -> Page:
-    """The failed and in-doubt rows of an edition, ``size`` a page: (address, status, reason)."""
-    rows = session.execute(
-        select(Subscriber.id, Subscriber.email, Delivery.status, Delivery.error, Delivery.attempts)
-        .outerjoin(Subscriber, Subscriber.id == Delivery.subscriber_id)
-        .where(Delivery.edition_id == edition.id, Delivery.status.in_(PROBLEMS))
-        .order_by(Delivery.id)
-        .limit(size)
-        .offset((page - 1) * size)
-    ).all()
-    return Page([tuple(r) for r in rows], total, page, size)
-
-
-def caused_events(
-    session: Session, edition: Edition, total: int, page: int, size: int = 50
-) -> Page:
-    """The unsubscribes, bounces and complaints an edition caused, newest first."""
-    rows = session.execute(
-        select(
-            SubscriberEvent.at,
-            SubscriberEvent.kind,
-            SubscriberEvent.via,
-            Subscriber.id,
-            Subscriber.email,
-        )
-        .outerjoin(Subscriber, Subscriber.id == SubscriberEvent.subscriber_id)
-        .where(SubscriberEvent.edition_id == edition.id, SubscriberEvent.kind.in_(CAUSED))
-        .order_by(desc(SubscriberEvent.at), desc(SubscriberEvent.id))
-        .limit(size)
-        .offset((page - 1) * size)
-    ).all()
-    return Page([tuple(r) for r in rows], total, page, size)
 
 
 def edition_of_event(

@@ -18,22 +18,11 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy import Connection, Engine, text
 
 from newsletter import db
+from newsletter.listfiles import EXPORT_COLUMNS
 from newsletter.models import UTCDateTime
 from newsletter.weeks import IsoWeek
 
 ToDb = Callable[[datetime | None], object]
-SUBSCRIBER_COLUMNS = (
-    "email",
-    "first_name",
-    "last_name",
-    "status",
-    "source",
-    "created_at",
-    "subscribed_at",
-    "confirmed_at",
-    "unsubscribed_at",
-    "consent",
-)
 FIRST = ("Ann", "Bob", "Chen", "Dana", "Eve", "Farid", "Gita", "Hugo", "Ines", "Jon", "Kai", "Lena")
 LAST = ("Lee", "Smith", "Garcia", "Okafor", "Novak", "Tanaka", "Brown", "Rossi", "Khan", "Weber")
 
@@ -105,7 +94,7 @@ def seed(
                     "",
                 )
             )
-        db.executemany(conn, ("subscribers", SUBSCRIBER_COLUMNS), rows)
+        db.executemany(conn, ("subscribers", EXPORT_COLUMNS), rows)
         # The log an import writes: one row per subscriber.
         conn.execute(
             text(

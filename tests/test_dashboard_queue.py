@@ -13,18 +13,10 @@ import time_machine
 
 from tests.conftest import Project, queue_and_subscribe, tip_text
 from tests.dashboard import OPERATOR, dashboard, make_admin
+from tests.test_calendar import queue
 
 # Monday 2026-11-23, 14:00 UTC: this week's slot (Tue Nov 24, 09:00 New York) is ahead.
 NOW = "2026-11-23 14:00:00+00:00"
-
-
-def queue(project: Project, *titles: str) -> None:
-    paths = []
-    for title in titles:
-        slug = title.lower().replace(" ", "-")
-        paths.append(str(project.write(f"tips/{slug}.md", tip_text(title, f"About {title}."))))
-    result = project.run("tips", "add", *paths)
-    assert result.exit_code == 0, result.output
 
 
 def planned(project: Project) -> list[tuple[str, str]]:

@@ -9,6 +9,7 @@ import logging
 
 import pytest
 import time_machine
+from sqlalchemy import text
 
 from newsletter import admins
 from tests.conftest import Project, queue_and_subscribe
@@ -368,3 +369,29 @@ def test_no_password_and_no_token_reaches_the_log(
     assert PASSWORD not in caplog.text
     assert "wrong password here" not in caplog.text
     assert "forged-token-value" not in caplog.text
+
+
+def test_the_login_page_says_how_to_make_the_first_account(project: Project) -> None:
+    with dashboard(project) as dash:
+        page = dash.get("/admin/login").text
+        assert "newsletter admin add you@example.com" in page
+    make_admin(project)
+    with dashboard(project) as dash:
+        assert "newsletter admin add" not in dash.get("/admin/login").text
+
+
+def test_a_hash_made_with_weaker_parameters_is_redone_at_the_next_login(
+    project: Project,
+) -> None:
+    from argon2 import PasswordHasher
+
+    make_admin(project)
+    weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
+    with project.engine.begin() as conn:
+        conn.execute(text("UPDATE admin_users SET password_hash = :h"), {"h": weak})
+    with dashboard(project) as dash:
+        assert dash.login().url.path == "/admin/"
+    stored = project.rows("admin_users")[0]["password_hash"]
+    assert stored != weak
+    assert admins.hasher().check_needs_rehash(stored) is False
+    assert admins.hasher().verify(stored, PASSWORD)

@@ -22,30 +22,27 @@ HEADERS = [
     (b"referrer-policy", b"no-referrer"),  # tokens in our URLs never leak to other sites
     (b"x-frame-options", b"DENY"),
 ]
-ADMIN_HEADERS = [
+NO_STORE = (b"cache-control", b"no-store, private")
+ADMIN_STATIC_HEADERS = [
     (
         b"content-security-policy",
         b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         b"connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; "
         b"frame-ancestors 'none'",
     ),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"x-frame-options", b"DENY"),
-    (b"cache-control", b"no-store, private"),
+    *HEADERS[1:],
 ]
+ADMIN_HEADERS = [*ADMIN_STATIC_HEADERS, NO_STORE]
 PREVIEW_HEADERS = [
     (
         b"content-security-policy",
         b"default-src 'none'; style-src 'unsafe-inline'; img-src * data:; sandbox; "
         b"base-uri 'none'; form-action 'none'; frame-ancestors 'self'",
     ),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
+    *HEADERS[1:3],
     (b"x-frame-options", b"SAMEORIGIN"),
-    (b"cache-control", b"no-store, private"),
+    NO_STORE,
 ]
-ADMIN_STATIC_HEADERS = [(n, v) for n, v in ADMIN_HEADERS if n != b"cache-control"]
 FORM_LIMIT = 16 * 1024
 WEBHOOK_LIMIT = 2 * 1024 * 1024  # providers post batches of events
 ADMIN_LIMIT = 1024 * 1024  # a tip's Markdown

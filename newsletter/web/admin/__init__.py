@@ -38,6 +38,7 @@ class Dashboard:
     """The dashboard's routes, and what must stop with the app (its sends)."""
 
     def __init__(self, ctx: WebContext) -> None:
+        """The dashboard over the web app's context (its settings, database, pages)."""
         settings = ctx.settings
         codec = Codec(
             settings.require_secret_key(),

@@ -73,6 +73,7 @@ class Call:
         return f"admin:{self.email}"
 
     def session(self) -> Any:
+        """One transaction (``with call.session() as session``)."""
         return self.admin.session()
 
     def field(self, name: str, default: str = "") -> str:

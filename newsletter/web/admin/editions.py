@@ -6,7 +6,7 @@ from sqlalchemy import desc, func, select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from newsletter import editions, reports
+from newsletter import editions, reportrows, reports
 from newsletter.errors import InputError
 from newsletter.models import Edition
 from newsletter.web.admin.door import Call
@@ -42,7 +42,7 @@ def listing(call: Call) -> Response:
         charted = list(reversed(reports.figures(session, charted_editions, counts)))
     return call.render(
         "editions.html.j2",
-        rows=reports.Page(rows, total, page, PAGE),
+        rows=reportrows.Page(rows, total, page, PAGE),
         charted=charted,
         **rate_series(charted),
     )
@@ -80,9 +80,9 @@ def report(call: Call) -> Response:
         figures = compared[-1]
         detail = reports.detail(session, edition, figures.counts)
         troubled = figures.counts["failed"] + figures.counts["in_doubt"]
-        problems = reports.problems(session, edition, troubled, page_number(call), ROWS)
+        problems = reportrows.problems(session, edition, troubled, page_number(call), ROWS)
         caused_total = sum(figures.caused.values())
-        caused = reports.caused_events(
+        caused = reportrows.caused_events(
             session, edition, caused_total, page_number(call, "events"), ROWS
         )
     return call.render(

@@ -24,6 +24,7 @@ class Jobs:
     """The dashboard's sends in this process."""
 
     def __init__(self, settings: Settings, engine: Engine) -> None:
+        """Sends over ``engine`` with ``settings``; none running yet."""
         self.settings, self.engine = settings, engine
         self.stop = threading.Event()
         self._threads: dict[str, threading.Thread] = {}

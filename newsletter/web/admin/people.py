@@ -15,7 +15,7 @@ from newsletter import subscribers as people
 from newsletter.errors import InputError
 from newsletter.models import SUBSCRIBER_STATUSES, Subscriber
 from newsletter.names import PersonName, split_name
-from newsletter.reports import Page
+from newsletter.reportrows import Page
 from newsletter.web.admin.door import Call
 from newsletter.web.admin.editions import page_number
 

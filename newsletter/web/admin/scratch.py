@@ -24,6 +24,7 @@ class Scratch:
     """A private folder of short-lived files, named ``<account>-<random id><suffix>``."""
 
     def __init__(self, folder: Path | None = None) -> None:
+        """``folder``: default, ``newsletter-admin-<uid>`` in the system's temp folder."""
         self.folder = folder or Path(tempfile.gettempdir()) / f"newsletter-admin-{os.getuid()}"
 
     def _ready(self) -> Path:

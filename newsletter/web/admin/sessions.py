@@ -54,6 +54,7 @@ class Visit:
         return Visit(secrets.token_urlsafe(24), user_id, key, time.time())
 
     def with_flash(self, message: str) -> Visit:
+        """The same visit, carrying a message for the next page."""
         return replace(self, flash=message)
 
     def csrf_matches(self, token: object) -> bool:
@@ -65,6 +66,7 @@ class Codec:
     """Reads and writes the cookie."""
 
     def __init__(self, secret_keys: list[str], *, secure: bool) -> None:
+        """Signs with the first of ``secret_keys``, reads with any; ``secure``: https only."""
         # itsdangerous signs with the last key and accepts all of them.
         self._serializer = URLSafeTimedSerializer(list(reversed(secret_keys)), salt=SALT)
         self.secure = secure
