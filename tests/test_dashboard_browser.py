@@ -109,6 +109,7 @@ def test_an_operator_runs_the_newsletter_from_the_browser(
         # The queue: drag the third tip to the top, then move the first a week later.
         nav(page, "Queue")
         before = titles(page)
+        assert not page.locator("form#reorder").is_visible(), "the drag's own form is hidden"
         assert before[:3] == ["Listen First", "The Angry Caller", "Own the Mistake"]
         rows = page.locator("ol.calendar li[data-id]")
         rows.nth(2).drag_to(rows.nth(0))

@@ -25,6 +25,8 @@
       var labels = rows.map(function (tr) { return tr.querySelector("th").textContent.trim(); });
       var unit = figure.getAttribute("data-unit") || "";
       var kind = figure.getAttribute("data-chart") || "line";
+      var zoom = kind === "line-zoom";  /* a rate near 100 %: the axis starts near the data */
+      if (zoom) { kind = "line"; }
       var datasets = heads.slice(1).map(function (head, i) {
         var color = PALETTE[i % PALETTE.length];
         return {
@@ -69,7 +71,7 @@
           scales: {
             x: { ticks: { color: ink, maxRotation: 0, autoSkip: true }, grid: { color: grid } },
             y: {
-              beginAtZero: true,
+              beginAtZero: !zoom,
               ticks: { color: ink, callback: function (v) { return unit === "%" ? v + " %" : Number(v).toLocaleString(); } },
               grid: { color: grid }
             }

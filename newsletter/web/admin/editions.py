@@ -7,10 +7,11 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from newsletter import editions, reportrows, reports
+from newsletter.config import ScheduleSection
 from newsletter.errors import InputError
 from newsletter.models import Edition
 from newsletter.web.admin.door import Call
-from newsletter.weeks import IsoWeek
+from newsletter.weeks import IsoWeek, local_date
 
 PAGE = 25
 CHARTED = 26  # editions in the rates chart
@@ -44,16 +45,23 @@ def listing(call: Call) -> Response:
         "editions.html.j2",
         rows=reportrows.Page(rows, total, page, PAGE),
         charted=charted,
-        **rate_series(charted),
+        **rate_series(charted, call.admin.web.settings.schedule),
     )
 
 
-def rate_series(figures: list[reports.Figures]) -> dict[str, list[tuple[str, list[float | None]]]]:
-    """The charts' rows: (edition, rates) for the delivery rate, and for the rest."""
+def rate_series(
+    figures: list[reports.Figures], schedule: ScheduleSection
+) -> dict[str, list[tuple[str, list[float | None]]]]:
+    """The charts' rows: (the edition's date, its rates), for the delivery rate and the rest."""
+
+    def label(f: reports.Figures) -> str:
+        day = local_date(schedule, f.edition.sent_at or f.edition.created_at)
+        return f"{day:%b} {day.day}, {day.year}"
+
     return {
-        "delivered": [(f.edition.week, [f.delivery_rate]) for f in figures],
+        "delivered": [(label(f), [f.delivery_rate]) for f in figures],
         "trouble": [
-            (f.edition.week, [f.rate("bounced"), f.rate("complained"), f.rate("unsubscribed")])
+            (label(f), [f.rate("bounced"), f.rate("complained"), f.rate("unsubscribed")])
             for f in figures
         ],
     }
@@ -94,7 +102,7 @@ def report(call: Call) -> Response:
         caused=caused,
         compared=compared,
         resending=call.admin.jobs.running(week),
-        **rate_series(compared),
+        **rate_series(compared, call.admin.web.settings.schedule),
     )
 
 
