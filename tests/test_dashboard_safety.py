@@ -251,7 +251,9 @@ def test_a_new_password_or_a_removed_account_ends_its_sessions(project: Project)
         project.run(
             "admin", "reset-password", OPERATOR, "--password-stdin", input="brand new password\n"
         )
-        assert dash.get("/admin/").url.path == "/admin/login"
+        ended = dash.get("/admin/")
+        assert ended.url.path == "/admin/login"
+        assert "Your session has ended: please log in again." in ended.text
         dash.login(OPERATOR, "brand new password")
         assert "The week at a glance" in dash.get("/admin/").text
         project.run("admin", "remove", OPERATOR)

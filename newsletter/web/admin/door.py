@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -72,7 +72,7 @@ class Call:
         """What the event log says a change came through."""
         return f"admin:{self.email}"
 
-    def session(self) -> Any:
+    def session(self) -> AbstractContextManager[Session]:
         """One transaction (``with call.session() as session``)."""
         return self.admin.session()
 
@@ -237,9 +237,8 @@ def _to_login(admin: Admin, request: Request, visit: Visit) -> Response:
         if safe_next(here) != "/admin/":
             target += "?next=" + quote(here, safe="")
     response = RedirectResponse(target, status_code=303)
-    fresh = Visit.fresh(
-        "error|Your session has ended: please log in again." if visit.expired else ""
-    )
+    ended = visit.expired or visit.user_id is not None  # too old, or its account changed
+    fresh = Visit.fresh("error|Your session has ended: please log in again." if ended else "")
     admin.codec.write(response, fresh)
     return response
 
