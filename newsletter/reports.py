@@ -155,6 +155,13 @@ def _rare_counts(session: Session, ids: list[int]) -> dict[int, dict[str, int]]:
     return found
 
 
+def in_doubt(session: Session) -> dict[int, int]:
+    """Editions with deliveries in doubt, and how many (one seek per edition: the status is
+    rare)."""
+    ids = list(session.scalars(select(Edition.id)))
+    return {i: c["in_doubt"] for i, c in _rare_counts(session, ids).items() if c["in_doubt"]}
+
+
 def caused_many(session: Session, ids: list[int]) -> dict[int, dict[str, int]]:
     """Unsubscribes, bounces and complaints each edition caused, from the event log."""
     found = {i: dict.fromkeys(CAUSED, 0) for i in ids}

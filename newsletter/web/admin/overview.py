@@ -29,9 +29,9 @@ def overview(call: Call) -> Response:
         unfinished = health.unfinished(session, settings, now)
         last_seen = runners.last_seen(session, "scheduler")
         editions = list(session.scalars(select(Edition).order_by(desc(Edition.week))))
-        counts = reports.counts_many(session, editions)
-        doubt = [(e, counts[e.id]["in_doubt"]) for e in editions if counts[e.id]["in_doubt"]]
-        latest = reports.figures(session, editions[:3], counts)
+        doubtful = reports.in_doubt(session)
+        doubt = [(e, doubtful[e.id]) for e in editions if e.id in doubtful]
+        latest = reports.figures(session, editions[:3])
         alerts = list(session.scalars(select(Alert).order_by(desc(Alert.at)).limit(ALERTS_SHOWN)))
         people = subscribers.counts_by_status(session)
         context: dict[str, Any] = {
