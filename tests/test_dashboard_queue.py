@@ -238,3 +238,20 @@ def test_a_test_send_goes_to_the_logged_in_operator_only(project: Project) -> No
     assert message["To"] == OPERATOR
     assert str(message["Subject"]).startswith("[TEST] Test Me")
     assert project.rows("editions") == [] and project.rows("deliveries") == []
+
+
+@time_machine.travel(NOW, tick=False)
+def test_an_uploaded_back_issue_goes_to_the_archive_not_the_queue(project: Project) -> None:
+    make_admin(project)
+    text = tip_text("An Old One", "From the old site.", date="2019-04-09")
+    with dashboard(project) as dash:
+        dash.login()
+        dash.get("/admin/queue/new")
+        added = dash.client.post(
+            "/admin/queue/new",
+            data={"csrf": dash.csrf, "do": "add"},
+            files={"file": ("old.md", io.BytesIO(text.encode()), "text/markdown")},
+        )
+        assert "Archived “An Old One” as a back issue of Tue Apr 9, 2019." in added.text
+    (tip,) = project.rows("tips")
+    assert (tip["status"], tip["position"]) == ("archived", None)

@@ -39,7 +39,11 @@ def submit(call: Call) -> Response:
     with call.session() as session:
         (tip,) = tips.add_drafts(session, [draft])
         slot = planning.planned(session, call.admin.web.settings, utcnow()).get(tip.id)
-        title = tip.title
+        title, archived_on = tip.title, tip.published_on if tip.status == "archived" else None
+    if archived_on is not None:  # a file with `date:` is a back issue: into the archive
+        return call.redirect(
+            "/admin/queue", f"Archived “{title}” as a back issue of {human_date(archived_on)}."
+        )
     when = f" It goes out {human_date(slot.moment.date())}." if slot else ""
     return call.redirect("/admin/queue", f"Queued “{title}”.{when}")
 
