@@ -430,7 +430,7 @@ def counts_by_status(session: Session) -> dict[str, int]:
 
 
 SEARCH_WORDS = 5
-SEARCH_CAP = 10_000
+SEARCH_CAP = 1_000
 
 
 @dataclass(frozen=True)
