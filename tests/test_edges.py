@@ -521,9 +521,7 @@ def test_a_name_with_a_line_break_fails_that_delivery_alone(project: Project) ->
     assert statuses(project) == {"sent": 29, "failed": 1}
     files = list((project.dir / "outbox" / WEEK).glob("[0-9]*.eml"))
     assert len(files) == len(addresses) - 1
-    assert project.run("send", "--week", WEEK, "--yes").exit_code == 3, (
-        "a rerun does not crash either"
-    )
+    assert project.run("send", "--week", WEEK, "--yes").exit_code == 3, "a rerun does not crash either"
 
 
 @pytest.mark.parametrize("key", ["from_name", "subject", "name"])
