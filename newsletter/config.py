@@ -91,6 +91,9 @@ class AlertsSection:
 class WebSection:
     host: str = "127.0.0.1"
     port: int = 8000
+    # /metrics answers only with "Authorization: Bearer <this>"; empty: /metrics is off (404).
+    # A secret: set it as NEWSLETTER_WEB_METRICS_TOKEN rather than in the file.
+    metrics_token: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)

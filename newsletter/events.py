@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from newsletter import subscribers
+from newsletter import reports, subscribers
 from newsletter.errors import InputError
 from newsletter.models import ProviderEvent
 from newsletter.suppression import SuppressionList
@@ -64,7 +64,17 @@ def _apply(session: Session, suppressions: SuppressionList, provider: str, event
         # Not (or no longer) a subscriber here: remember the opt-out all the same.
         subscribers.suppress_address(session, suppressions, address, reason=event.kind, via=via)
         return
-    subscribers.stop(session, suppressions, person, event.kind, via=via, detail=event.event_id)
+    # The edition it is about, so each edition's report counts what it caused.
+    edition_id = reports.edition_of_event(session, person.id, event.provider_message_id)
+    subscribers.stop(
+        session,
+        suppressions,
+        person,
+        event.kind,
+        via=via,
+        edition_id=edition_id,
+        detail=event.event_id,
+    )
 
 
 def _canonical(email: str) -> str:

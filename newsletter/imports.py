@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from newsletter import db, subscribers
 from newsletter.errors import InputError
@@ -85,13 +85,14 @@ def import_file(
     *,
     mapping: str = "",
     progress: Callable[[int], None] | None = None,
+    via: str = "import",
 ) -> ImportReport:
     """Import a list file (see the module docstring); the caller commits, or rolls back for
-    a dry run."""
+    a dry run. ``via`` is what the log says the changes came through."""
     listing = open_list(path, mapping)
     report = ImportReport(listing.kind, listing.mapping(), listing.ignored)
     parse = _RowParser(listing)
-    run = _Chunks(session, suppressions, report)
+    run = _Chunks(session, suppressions, report, via)
     seen: dict[str, int] = {}
     chunk: list[_Row] = []
     for line, fields in listing.rows():
@@ -121,6 +122,22 @@ def import_file(
     if progress is not None:
         progress(report.rows % 1000)
     return report
+
+
+def dry_run(
+    factory: sessionmaker[Session],
+    suppressions: SuppressionList,
+    path: Path,
+    *,
+    mapping: str = "",
+    via: str = "import",
+) -> ImportReport:
+    """What ``import_file`` would do, worked out in a transaction that is rolled back."""
+    with factory() as session:
+        try:
+            return import_file(session, suppressions, path, mapping=mapping, via=via)
+        finally:
+            session.rollback()
 
 
 class _RowParser:
@@ -218,9 +235,10 @@ class _Chunks:
     """Writes the rows chunk by chunk, through the driver's bulk path (bench/import.py)."""
 
     def __init__(
-        self, session: Session, suppressions: SuppressionList, report: ImportReport
+        self, session: Session, suppressions: SuppressionList, report: ImportReport, via: str
     ) -> None:
         self.session, self.suppressions, self.report = session, suppressions, report
+        self.via = via
         self.conn = session.connection()
         self.to_db = UTCDateTime().dialect_impl(self.conn.dialect).bind_processor(self.conn.dialect)
         # An empty suppression list (a new site) needs no lookups at all.
@@ -263,7 +281,7 @@ class _Chunks:
         if row.status in subscribers.SUPPRESSED and status in ("active", "pending"):
             person = self.session.get(Subscriber, subscriber_id)
             assert person is not None
-            subscribers.stop(self.session, self.suppressions, person, row.status, via="import")
+            subscribers.stop(self.session, self.suppressions, person, row.status, via=self.via)
             self.report.outcomes["opted_out"] += 1
             return
         if status in subscribers.SUPPRESSED and row.status not in subscribers.SUPPRESSED:
@@ -306,12 +324,12 @@ class _Chunks:
         for part in _batches([r.email for r in new]):
             sql = (
                 "INSERT INTO subscriber_events (subscriber_id, kind, via, at, detail) "  # noqa: S608
-                f"SELECT id, 'imported', 'import', {db.marks(self.conn, 1)}, status "
+                f"SELECT id, 'imported', {db.marks(self.conn, 2)}, status "
                 f"FROM subscribers WHERE email IN ({db.marks(self.conn, len(part))})"
             )
-            self.conn.exec_driver_sql(sql, (now_db, *part))
+            self.conn.exec_driver_sql(sql, (self.via, now_db, *part))
         if stops:
-            self.suppressions.add_many(self.session, stops, via="import")
+            self.suppressions.add_many(self.session, stops, via=self.via)
             self.any_suppressed = True
         self.report.outcomes["added"] += len(new)
 

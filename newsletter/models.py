@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     Dialect,
@@ -53,6 +54,8 @@ MAIL_STATUSES = ("queued", "sending", "sent", "failed")
 TIP_STATUSES = ("queued", "sent", "skipped", "archived")
 EDITION_STATUSES = ("sending", "sent", "failed")
 DELIVERY_STATUSES = ("pending", "claimed", "sent", "failed", "in_doubt", "skipped")
+# Room for "admin:" and the longest address (320): where a change came from.
+VIA_LENGTH = 400
 
 
 def utcnow() -> datetime:
@@ -88,6 +91,12 @@ class Base(DeclarativeBase):
 
 class Subscriber(Base):
     __tablename__ = "subscribers"
+    __table_args__ = (
+        # The dashboard's weekly growth counts: ranges of created_at (who joined, by week) and
+        # of unsubscribed_at per stopped status (who left), read from the index alone.
+        Index("ix_subscribers_created_at_status", "created_at", "status"),
+        Index("ix_subscribers_status_unsubscribed_at", "status", "unsubscribed_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Stored normalised (trimmed, local part lower-cased, domain in IDNA ASCII form), so one
@@ -96,7 +105,8 @@ class Subscriber(Base):
     first_name: Mapped[str] = mapped_column(String(200), default="")
     last_name: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[str] = mapped_column(String(20), index=True)
-    source: Mapped[str] = mapped_column(String(50), default="")
+    # Who or what added them: "cli", "web", "import", "admin:<operator's address>".
+    source: Mapped[str] = mapped_column(String(VIA_LENGTH), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The consent record: when they opted in (here or at the list's previous home), when they
     # confirmed, and any evidence that came with it (e.g. Mailchimp's opt-in IP).
@@ -110,6 +120,8 @@ class SubscriberEvent(Base):
     """Append-only log of every change of a subscriber's status."""
 
     __tablename__ = "subscriber_events"
+    # What each edition caused (unsubscribes, bounces, complaints), counted per edition.
+    __table_args__ = (Index("ix_subscriber_events_edition_id_kind", "edition_id", "kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # SET NULL: `subscribers remove` forgets the subscriber but keeps the log;
@@ -119,7 +131,7 @@ class SubscriberEvent(Base):
     )
     kind: Mapped[str] = mapped_column(String(20))
     at: Mapped[datetime] = mapped_column(default=utcnow)
-    via: Mapped[str] = mapped_column(String(50))
+    via: Mapped[str] = mapped_column(String(VIA_LENGTH))
     edition_id: Mapped[int | None] = mapped_column(ForeignKey("editions.id", ondelete="SET NULL"))
     detail: Mapped[str] = mapped_column(Text, default="")
 
@@ -188,6 +200,8 @@ class Delivery(Base):
         # Claims take the lowest pending ids of an edition: with the id in the index that is
         # an index range scan of one batch at any depth of the queue, never a sort.
         Index("ix_deliveries_edition_id_status_id", "edition_id", "status", "id"),
+        # One subscriber's deliveries (their history, an erasure) without reading every row.
+        Index("ix_deliveries_subscriber_id", "subscriber_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -282,7 +296,7 @@ class Suppression(Base):
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     reason: Mapped[str] = mapped_column(String(20))
     at: Mapped[datetime] = mapped_column(default=utcnow)
-    via: Mapped[str] = mapped_column(String(50), default="")
+    via: Mapped[str] = mapped_column(String(VIA_LENGTH), default="")
 
 
 class OutgoingMail(Base):
@@ -316,3 +330,59 @@ class SignupAttempt(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     client: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AdminUser(Base):
+    """An operator who may use the dashboard (``newsletter admin add``)."""
+
+    __tablename__ = "admin_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    # Argon2id, in the PHC string format (parameters and salt inside).
+    password_hash: Mapped[str] = mapped_column(String(300))
+    # Random, in every session cookie: a new password (or a new account with a reused id)
+    # gets a new one, so every earlier session stops working.
+    session_key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+
+class AdminLoginAttempt(Base):
+    """One try at the dashboard's login: keyed hashes of the account name and the client's
+    address (no address is stored), for the limits shared by every web process."""
+
+    __tablename__ = "admin_login_attempts"
+    __table_args__ = (
+        Index("ix_admin_login_attempts_account_at", "account", "at"),
+        Index("ix_admin_login_attempts_client_at", "client", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(String(64))
+    client: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    ok: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class EditionStats(Base):
+    """A settled edition's delivery counts (and its runs and timing), kept so the dashboard
+    and /metrics need not count millions of delivery rows on every request.
+
+    Only ``reports.py`` writes here, and only for an edition with nothing pending or claimed;
+    it checks a snapshot against the live counts of the rare statuses before trusting it (see
+    ``reports``).
+    """
+
+    __tablename__ = "edition_stats"
+
+    edition_id: Mapped[int] = mapped_column(
+        ForeignKey("editions.id", ondelete="CASCADE"), primary_key=True
+    )
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Filled when a report page first needs them (None: not counted yet).
+    runs: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    first_sent_at: Mapped[datetime | None]
+    last_sent_at: Mapped[datetime | None]
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -112,6 +112,39 @@ def weeks_ahead(session: Session, settings: Settings, now: datetime, count: int)
     return [next(slots) for _ in range(count)]
 
 
+def first_empty(session: Session, settings: Settings, now: datetime) -> Slot:
+    """The first coming week with nothing planned: where a tip queued now would go out."""
+    return next(
+        s for s in upcoming(session, settings, first_open_week(session, settings, now)) if not s.tip
+    )
+
+
+def in_calendar_order(session: Session, settings: Settings, now: datetime) -> list[Slot]:
+    """Every queued tip's slot, in the order they go out."""
+    return sorted(planned(session, settings, now).values(), key=lambda s: s.week)
+
+
+def shift(session: Session, settings: Settings, ref: str, by: int, now: datetime) -> Tip:
+    """Move a queued tip one week earlier (``by=-1``) or later (``+1``): it trades places with
+    the nearest tip that is not pinned; pinned tips keep their weeks."""
+    tip = tips.get_tip(session, ref)
+    if tip.status != "queued":
+        raise InputError(f"tip '{tip.slug}' is {tip.status}, not queued, so it can't be moved")
+    order = in_calendar_order(session, settings, now)
+    flowing = [s.tip for s in order if s.tip is not None and not s.pinned]
+    if tip not in flowing:
+        raise InputError(f"tip '{tip.slug}' is pinned to its week; unpin it to move it")
+    i = flowing.index(tip)
+    j = i + by
+    if not 0 <= j < len(flowing):
+        raise InputError(f"tip '{tip.slug}' is already the {'first' if by < 0 else 'last'} to go")
+    flowing[i], flowing[j] = flowing[j], flowing[i]
+    rest = iter(flowing)
+    new_order = [s.tip if s.pinned else next(rest) for s in order if s.tip is not None]
+    tips.reorder(session, [str(t.id) for t in new_order if t is not None])
+    return tip
+
+
 def stale_pins(session: Session, settings: Settings, now: datetime) -> list[Tip]:
     """Queued tips pinned to a week that passed without their edition."""
     start = str(first_open_week(session, settings, now))

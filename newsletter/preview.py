@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
@@ -11,7 +11,7 @@ from newsletter import planning
 from newsletter.config import Settings
 from newsletter.content import Body
 from newsletter.names import Greeting, split_name
-from newsletter.render import absolute, render_edition
+from newsletter.render import TipContent, absolute, render_edition
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,13 @@ def preview(
 ) -> Preview:
     """Render the next tip to go out (or ``ref``) dated for the day it is planned."""
     tip, send_date = planning.dated(session, settings, ref, now)
+    return preview_content(settings, tip, send_date, name=name)
+
+
+def preview_content(
+    settings: Settings, tip: TipContent, send_date: date, *, name: str = ""
+) -> Preview:
+    """Render any tip (one not stored yet, too) as a subscriber would get it on ``send_date``."""
     rendered = render_edition(settings, tip, send_date=send_date)
     body = Body.of(rendered)
     fields = {

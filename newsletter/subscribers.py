@@ -10,14 +10,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Connection, bindparam, delete, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    bindparam,
+    delete,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
+from newsletter import reports
 from newsletter.errors import InputError
 from newsletter.models import (
     SUBSCRIBER_STATUSES,
@@ -108,6 +119,12 @@ def _domain_ok(domain: str) -> bool:
     except EmailNotValidError:
         return False
     return True
+
+
+def by_operator(via: str) -> bool:
+    """A change the operator made (the CLI, or the dashboard as ``admin:<address>``), as
+    opposed to the person's own link or a provider's report."""
+    return via == "cli" or via.startswith("admin:")
 
 
 def record_event(
@@ -288,9 +305,10 @@ def resubscribe(
 ) -> tuple[Subscriber, bool]:
     """Make an address active again and lift its suppression; (subscriber, changed).
 
-    From the CLI (the operator, with a ``reason`` for the log) anything is lifted, and an
-    address that was only on the suppression list becomes a subscriber. From the web (the
-    person's own signed link) only an unsubscribe is undone, never a bounce or complaint.
+    By the operator (the CLI or the dashboard, with a ``reason`` for the log) anything is
+    lifted, and an address that was only on the suppression list becomes a subscriber. From
+    the web (the person's own signed link) only an unsubscribe is undone, never a bounce or
+    complaint.
     """
     if isinstance(email_or_subscriber, Subscriber):
         subscriber: Subscriber | None = email_or_subscriber
@@ -299,7 +317,7 @@ def resubscribe(
         address = normalise_email(email_or_subscriber)
         subscriber = by_address(session, address)
     entry = suppressions.entry(session, address)
-    if via != "cli":
+    if not by_operator(via):
         held = entry.reason if entry is not None else None
         if subscriber is not None and subscriber.status in ("bounced", "complained"):
             held = subscriber.status
@@ -355,6 +373,7 @@ def remove(
     (the address stays on the suppression list, as a hash, so no import brings it back)."""
     if erase:
         suppressions.add(session, subscriber.email, "erased", via)
+        reports.forget_subscriber(session, subscriber.id)
         session.execute(
             delete(SubscriberEvent).where(SubscriberEvent.subscriber_id == subscriber.id)
         )
@@ -429,6 +448,81 @@ def counts_by_status(session: Session) -> dict[str, int]:
     for status, count in rows:
         counts[status] = count
     return counts
+
+
+SEARCH_WORDS = 5
+SEARCH_CAP = 1_000
+
+
+@dataclass(frozen=True)
+class Found:
+    """A page of a search, and how many match in all (``capped``: more than ``total``)."""
+
+    rows: list[Subscriber]
+    total: int
+    capped: bool = False
+
+
+def search(
+    session: Session,
+    query: str,
+    status: str | None,
+    *,
+    offset: int,
+    limit: int,
+    counts: dict[str, int] | None = None,
+) -> Found:
+    """Subscribers whose address or name holds every word of ``query`` (any case; a word
+    with an ``@`` is looked for in addresses only), of ``status`` if given, newest first.
+
+    One pass over the table finds the matching ids (at most ``SEARCH_CAP``, newest first);
+    the page's rows are then read by id. Without words, the page is read by the primary key
+    and the total comes from ``counts_by_status`` (``counts``, if the caller has them).
+    """
+    if status is not None and status not in SUBSCRIBER_STATUSES:
+        raise InputError(
+            f"unknown status {status!r}; choose one of {', '.join(SUBSCRIBER_STATUSES)}"
+        )
+    conditions = [Subscriber.status == status] if status else []
+    words = query.lower().split()[:SEARCH_WORDS]
+    if not words:
+        counts = counts or counts_by_status(session)
+        rows = session.scalars(
+            select(Subscriber)
+            .where(*conditions)
+            .order_by(Subscriber.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return Found(list(rows), counts[status] if status else sum(counts.values()))
+    conditions += [_holds(session, word) for word in words]
+    ids = list(
+        session.scalars(
+            select(Subscriber.id)
+            .where(*conditions)
+            .order_by(Subscriber.id.desc())
+            .limit(SEARCH_CAP + 1)
+        )
+    )
+    page = ids[offset : offset + limit]
+    rows = session.scalars(
+        select(Subscriber).where(Subscriber.id.in_(page)).order_by(Subscriber.id.desc())
+    )
+    return Found(list(rows) if page else [], min(len(ids), SEARCH_CAP), len(ids) > SEARCH_CAP)
+
+
+def _holds(session: Session, word: str) -> ColumnElement[bool]:
+    """The address (or, for a word without ``@``, a name) contains ``word`` (lower case)."""
+    pattern = "%" + re.sub(r"([\\%_])", r"\\\1", word) + "%"
+    if "@" in word:  # addresses are stored in lower case: no folding needed
+        return Subscriber.email.like(pattern, escape="\\")
+    if session.get_bind().dialect.name == "postgresql":
+        # A stored lower-cased copy of address and names (migration 0009): ILIKE on three
+        # columns folds every row's case on every search, several times slower.
+        return literal_column("subscribers.search_text").like(pattern, escape="\\")
+    # SQLite's LIKE ignores ASCII case by itself.
+    columns = (Subscriber.email, Subscriber.first_name, Subscriber.last_name)
+    return or_(*(c.like(pattern, escape="\\") for c in columns))
 
 
 def iter_subscribers(session: Session, status: str | None = None) -> Iterator[Subscriber]:

@@ -47,7 +47,11 @@ class ImportReport:
 
 def add_tips(session: Session, paths: Sequence[Path]) -> list[Tip]:
     """Queue the tips in ``paths``, at the end, in order: all of them or none."""
-    drafts = parse_many(paths)
+    return add_drafts(session, parse_many(paths))
+
+
+def add_drafts(session: Session, drafts: Sequence[TipDraft]) -> list[Tip]:
+    """Queue parsed tips at the end, in order (a back issue goes to the archive): all or none."""
     taken = existing_slugs(session, [d.slug for d in drafts])
     clashes = [
         f"{d.source_path}: duplicate slug '{d.slug}' (already queued or sent)"
@@ -160,6 +164,20 @@ def move_tip(session: Session, ref: str, to: int) -> Tip:
     _renumber(queue)
     session.flush()
     return tip
+
+
+def reorder(session: Session, refs: Sequence[str]) -> list[Tip]:
+    """Put the whole queue in the order of ``refs`` (ids or slugs, each queued tip once)."""
+    queue = list_tips(session)
+    ordered = [get_tip(session, ref) for ref in refs]
+    if sorted(t.id for t in ordered) != sorted(t.id for t in queue):
+        raise InputError(
+            "the new order must name every queued tip once; the queue changed meanwhile? "
+            "reload and try again"
+        )
+    _renumber(ordered)
+    session.flush()
+    return ordered
 
 
 def skip_tip(session: Session, ref: str) -> Tip:

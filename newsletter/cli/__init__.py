@@ -28,6 +28,7 @@ COMMANDS = {
         ("archive", "archive_cmd", "archive"),
         ("check", "check_cmd", "check"),
         ("subscribers", "subscribers_cmd", "subscribers"),
+        ("admin", "admin_cmd", "admin"),
     )
 }
 
