@@ -114,22 +114,36 @@ def run_week(
         _tell(settings, engine, "no-edition", f"No edition for {week}", f"Nothing was sent: {exc}")
         return Outcome(week, error=str(exc), nothing_to_send=True)
     except Exception as exc:  # the job boundary: nothing escapes to the scheduler
-        text = _one_line(exc)
-        log.error("edition %s could not start: %s", week, text)
-        log.debug("".join(traceback.format_exception(exc)))
-        _tell(settings, engine, "send-failed", f"Edition {week} could not start", text, week=week)
-        return Outcome(week, error=text)
+        return Outcome(week, error=could_not_send(settings, engine, week, exc))
     outcome = Outcome(week, report, report.stopped)
     if stop is not None and stop.is_set():
         log.info("edition %s: stopped for shutdown; the next start continues it", week)
         return outcome
-    _report(settings, engine, report)
+    tell_outcome(settings, engine, report)
     if report.finished:
         _warn_low_queue(settings, engine, week)
     return outcome
 
 
-def _report(settings: Settings, engine: Engine, report: EditionReport) -> None:
+def could_not_send(
+    settings: Settings, engine: Engine, week: IsoWeek, exc: BaseException, *, what: str = "edition"
+) -> str:
+    """A send of ``week`` raised before it could report: log it and tell a person; the line."""
+    text = _one_line(exc)
+    log.error("%s %s could not start: %s", what, week, text)
+    log.debug("".join(traceback.format_exception(exc)))
+    subject = f"{what[:1].upper()}{what[1:]} {week} could not start"
+    _tell(settings, engine, "send-failed", subject, text, week=week)
+    return text
+
+
+def tell_outcome(
+    settings: Settings, engine: Engine, report: EditionReport, *, by_runner: bool = True
+) -> None:
+    """Log how a send of an edition ended; alert when it is unfinished or left failed or
+    in-doubt rows (every send no person watches: the runner's, the dashboard's). The runner's
+    own sends are retried on their schedule and ping the dead man's switch when they finish
+    well; another's (``by_runner=False``) are neither."""
     c = report.counts
     log.info(
         "edition %s: %s of %d in %.1f s",
@@ -142,15 +156,20 @@ def _report(settings: Settings, engine: Engine, report: EditionReport) -> None:
     if not report.finished:
         left = f"{c['pending']} pending, {c['claimed']} claimed" if c else "counts unknown"
         why = f" It stopped: {report.stopped}." if report.stopped else ""
+        again = (
+            "It is retried on its own"
+            if by_runner
+            else f"Send it again with `newsletter send --week {week}` once the cause is fixed"
+        )
         body = (
-            f"The edition {week} is unfinished ({left}).{why} It is retried on its own; "
+            f"The edition {week} is unfinished ({left}).{why} {again}; "
             f"`newsletter status` and `newsletter editions show {week}` show where it stands."
         )
         _tell(settings, engine, "unfinished", f"Edition {week} is unfinished", body, week=week)
     elif report.troubled:
         body = f"{c['failed']} failed, {c['in_doubt']} in doubt: `newsletter editions show {week}`"
         _tell(settings, engine, "troubled", f"Edition {week} needs a look", body, week=week)
-    else:
+    elif by_runner:
         ping(settings, "success", f"edition {week}: {c['sent']} sent")
 
 

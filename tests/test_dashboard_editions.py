@@ -272,3 +272,28 @@ def test_the_admin_via_is_on_every_event_the_dashboard_writes(project: Project) 
     assert event["via"] == f"admin:{OPERATOR}"
     (person,) = [s for s in project.rows("subscribers") if s["email"] == "zed@example.com"]
     assert person["source"] == f"admin:{OPERATOR}"
+
+
+def test_a_resend_from_the_dashboard_that_fails_tells_a_person(project: Project) -> None:
+    from newsletter.web.admin.jobs import Jobs
+    from newsletter.weeks import IsoWeek
+
+    queue_and_subscribe(project, 4, title="Doubtful")
+    assert project.run("send", "--week", "2026-W40", "--yes").exit_code == 0
+    trouble(project, "2026-W40", failed=0, in_doubt=2)
+    project.provider(name="ses", region="eu-west-1")  # no credentials in the environment
+    jobs = Jobs(project.settings, project.engine)
+    assert jobs.resend_in_doubt(IsoWeek.parse("2026-W40"), OPERATOR)
+    for _ in range(600):
+        if not jobs.running("2026-W40"):
+            break
+        time.sleep(0.05)
+    jobs.close(timeout=60)
+    alerts = project.rows("alerts")
+    assert [a["kind"] for a in alerts] == ["unfinished"], "nobody watches the thread: say it"
+    assert alerts[0]["subject"] == "Edition 2026-W40 is unfinished"
+    assert "no AWS credentials found" in alerts[0]["body"]
+    assert "newsletter send --week 2026-W40" in alerts[0]["body"], "the runner will not retry it"
+    statuses = [d["status"] for d in project.rows("deliveries")]
+    assert statuses.count("sent") == 2, "the others stay as they were"
+    assert statuses.count("pending") == 2, "what the operator asked to resend waits, not lost"

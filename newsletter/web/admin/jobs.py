@@ -13,7 +13,7 @@ import threading
 
 from sqlalchemy import Engine
 
-from newsletter import sending
+from newsletter import sending, weekly
 from newsletter.config import Settings
 from newsletter.weeks import IsoWeek
 
@@ -56,10 +56,11 @@ class Jobs:
             report = sending.send_week(
                 self.settings, week, engine=self.engine, resend_in_doubt=True, stop=self.stop
             )
-        except Exception as exc:  # the thread's boundary: say it, never lose it
-            log.error("the resend of %s could not start: %s", week, exc)
+        except Exception as exc:  # the thread's boundary: nobody watches it, so a person is told
+            weekly.could_not_send(self.settings, self.engine, week, exc, what="the resend of")
             return
-        log.info("the resend of %s ended: %s", week, report.counts)
+        if not self.stop.is_set():
+            weekly.tell_outcome(self.settings, self.engine, report, by_runner=False)
 
     def close(self, timeout: float = 120.0) -> None:
         """Stop the sends (after their batches in flight) and wait for them."""
