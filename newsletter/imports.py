@@ -231,6 +231,9 @@ class _RowParser:
         return subscribers.check_text("; ".join(parts), "the consent record")
 
 
+ANALYZE_FROM = 5_000  # rows added before PostgreSQL's statistics are first taken again
+
+
 class _Chunks:
     """Writes the rows chunk by chunk, through the driver's bulk path (bench/import.py)."""
 
@@ -240,6 +243,16 @@ class _Chunks:
         self.session, self.suppressions, self.report = session, suppressions, report
         self.via = via
         self.conn = session.connection()
+        # PostgreSQL plans the lookups by address from statistics taken before the import:
+        # for a list that was empty, a sequential scan, read again for every chunk as the
+        # table grows (a million rows took over half an hour). So the statistics are taken
+        # again, inside the import's transaction (it sees its own rows), each time the rows
+        # added double, and no plan is kept across them (the driver prepares a statement run
+        # five times; a generic plan would outlive the statistics).
+        self.analyze = self.conn.dialect.name == "postgresql"
+        self.analyzed_at = 0
+        if self.analyze:
+            self.conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
         self.to_db = UTCDateTime().dialect_impl(self.conn.dialect).bind_processor(self.conn.dialect)
         # An empty suppression list (a new site) needs no lookups at all.
         self.any_suppressed = session.scalar(select(Suppression.id).limit(1)) is not None
@@ -332,6 +345,10 @@ class _Chunks:
             self.suppressions.add_many(self.session, stops, via=self.via)
             self.any_suppressed = True
         self.report.outcomes["added"] += len(new)
+        added = self.report.outcomes["added"]
+        if self.analyze and added >= max(ANALYZE_FROM, 2 * self.analyzed_at):
+            self.conn.exec_driver_sql("ANALYZE subscribers")
+            self.analyzed_at = added
 
     def _db(self, value: datetime | None) -> Any:
         if value is None:

@@ -425,45 +425,6 @@ def holdings(session: Session, edition_id: int, grace: timedelta) -> list[Holdin
     ]
 
 
-@dataclass(frozen=True)
-class RunFigures:
-    """What one sender (a run: a process, on some host) did for an edition."""
-
-    run_id: str | None
-    who: str
-    sent: int
-    first: datetime | None
-    last: datetime | None
-
-    @property
-    def rate(self) -> float | None:
-        """Messages a second between its first and its last."""
-        if self.first is None or self.last is None or self.last <= self.first:
-            return None
-        return self.sent / (self.last - self.first).total_seconds()
-
-
-def by_run(session: Session, edition_id: int) -> list[RunFigures]:
-    """Sent deliveries of an edition by the run that sent them, busiest first."""
-    rows = session.execute(
-        select(
-            Delivery.claimed_by,
-            func.count(),
-            func.min(Delivery.sent_at),
-            func.max(Delivery.sent_at),
-            Runner,
-        )
-        .outerjoin(Runner, Runner.id == Delivery.claimed_by)
-        .where(Delivery.edition_id == edition_id, Delivery.status == "sent")
-        .group_by(Delivery.claimed_by, Runner.id)
-        .order_by(func.count().desc())
-    ).all()
-    return [
-        RunFigures(run_id, runners.describe(runner), sent, first, last)
-        for run_id, sent, first, last, runner in rows
-    ]
-
-
 def failures(session: Session, edition_id: int, limit: int = 20) -> list[tuple[str, str, str]]:
     """(address, status, reason) of failed and in-doubt rows."""
     rows = session.execute(

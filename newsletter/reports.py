@@ -34,6 +34,7 @@ from sqlalchemy import delete, desc, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from newsletter import runners
 from newsletter.models import (
     DELIVERY_STATUSES,
     Delivery,
@@ -215,13 +216,24 @@ def forget_subscriber(session: Session, subscriber_id: int) -> None:
 
 @dataclass
 class Run:
-    """One sender run's share of an edition."""
+    """One sender run's share of an edition: its counts, who it was, when its messages went."""
 
     run_id: str
     counts: dict[str, int]
+    who: str = ""
     host: str = ""
     pid: int = 0
     started_at: datetime | None = None
+    first_sent_at: datetime | None = None
+    last_sent_at: datetime | None = None
+
+    @property
+    def rate(self) -> float | None:
+        """Messages a second from its first accepted message to its last."""
+        if self.first_sent_at is None or self.last_sent_at is None:
+            return None
+        seconds = (self.last_sent_at - self.first_sent_at).total_seconds()
+        return self.counts.get("sent", 0) / seconds if seconds > 0 else None
 
 
 @dataclass
@@ -246,31 +258,52 @@ def detail(session: Session, edition: Edition, counts: dict[str, int] | None = N
     counts from ``counts_many``, if the caller has them."""
     counts = counts or counts_many(session, [edition])[edition.id]
     kept = session.get(EditionStats, edition.id)
-    if kept is not None and kept.runs is not None and {**_zero(), **kept.counts} == counts:
-        runs = {k: dict(v) for k, v in kept.runs.items()}
+    runs = _kept_runs(kept) if kept is not None and {**_zero(), **kept.counts} == counts else None
+    if kept is not None and runs is not None:
         first, last = kept.first_sent_at, kept.last_sent_at
     else:
         runs, first, last = _runs(session, edition.id)
         if settled(counts):
             _keep(session, edition.id, counts, runs=runs, first_sent_at=first, last_sent_at=last)
     who = {r.id: r for r in session.scalars(select(Runner).where(Runner.id.in_(list(runs))))}
-    shares = [
-        Run(
-            run_id,
-            {**_zero(), **n},
-            who[run_id].host if run_id in who else "",
-            who[run_id].pid if run_id in who else 0,
-            who[run_id].started_at if run_id in who else None,
+    shares = []
+    for run_id, share in runs.items():
+        runner = who.get(run_id)
+        shares.append(
+            Run(
+                run_id,
+                {**_zero(), **share["counts"]},
+                runners.describe(runner),
+                runner.host if runner else "",
+                runner.pid if runner else 0,
+                runner.started_at if runner else None,
+                _when(share.get("first")),
+                _when(share.get("last")),
+            )
         )
-        for run_id, n in runs.items()
-    ]
     shares.sort(key=lambda r: (r.started_at is None, r.started_at or utcnow(), r.run_id))
     return Detail(counts, shares, first, last)
 
 
+def _kept_runs(kept: EditionStats) -> dict[str, dict[str, Any]] | None:
+    """The kept runs, or None when there are none or they were kept in an older shape."""
+    runs = kept.runs
+    if not isinstance(runs, dict) or not all(
+        isinstance(v, dict) and isinstance(v.get("counts"), dict) for v in runs.values()
+    ):
+        return None
+    return runs
+
+
+def _when(text: object) -> datetime | None:
+    return datetime.fromisoformat(text) if isinstance(text, str) else None
+
+
 def _runs(
     session: Session, edition_id: int
-) -> tuple[dict[str, dict[str, int]], datetime | None, datetime | None]:
+) -> tuple[dict[str, dict[str, Any]], datetime | None, datetime | None]:
+    """Per run: its counts by status and when its first and last accepted messages went (as
+    JSON, to be kept); and the edition's first and last."""
     rows = session.execute(
         select(
             Delivery.claimed_by,
@@ -282,11 +315,14 @@ def _runs(
         .where(Delivery.edition_id == edition_id, Delivery.claimed_by.is_not(None))
         .group_by(Delivery.claimed_by, Delivery.status)
     ).all()
-    runs: dict[str, dict[str, int]] = {}
+    runs: dict[str, dict[str, Any]] = {}
     firsts: list[datetime] = []
     lasts: list[datetime] = []
     for run_id, status, n, first, last in rows:
-        runs.setdefault(str(run_id), {})[status] = n
+        share = runs.setdefault(str(run_id), {"counts": {}, "first": None, "last": None})
+        share["counts"][status] = n
+        if status == "sent" and first is not None and last is not None:
+            share["first"], share["last"] = first.isoformat(), last.isoformat()
         if first is not None and last is not None:
             firsts.append(first)
             lasts.append(last)

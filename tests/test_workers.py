@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from newsletter import db, ledger
 from newsletter.editions import open_edition
 from newsletter.weeks import IsoWeek
 from tests.conftest import Project, queue_and_subscribe, use_fake
+from tests.dashboard import dashboard, make_admin
 from tests.fakes.postmark import PostmarkFake
 
 WEEK = "2026-W48"
@@ -116,6 +118,17 @@ def test_three_workers_share_an_edition_and_each_subscriber_gets_one(
     shown = json.loads(project.run("editions", "show", WEEK, "--json").stdout)
     assert len(shown["workers"]) == 3 and all(w["sent"] > 0 for w in shown["workers"])
     assert sum(w["sent"] for w in shown["workers"]) == 20_000
+    assert all(w["rate_per_second"] > 0 for w in shown["workers"]), "each sender's own rate"
+    make_admin(project)
+    with dashboard(project) as dash:  # the edition's report in the dashboard shows the same
+        dash.login()
+        page = dash.get(f"/admin/editions/{WEEK}").text
+    each = page[page.index('id="runs"') :]
+    for w in shown["workers"]:
+        row = each[each.index(f"<code>{w['run'][:8]}</code>") :]
+        row = row[: row.index("</tr>")]
+        assert f">{w['sent']:,}<" in row
+        assert re.search(r'<td class="n">[\d,]+</td>$', row), "its messages a second"
 
 
 @pytest.mark.slow

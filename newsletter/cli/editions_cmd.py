@@ -11,7 +11,7 @@ from rich.table import Column, Table
 from sqlalchemy import select
 
 from newsletter import editions as editions_lib
-from newsletter import ledger
+from newsletter import ledger, reports
 from newsletter.cli._app import State, out_console, pass_state, print_json, say
 from newsletter.config import ScheduleSection
 from newsletter.models import Edition, Tip
@@ -113,14 +113,16 @@ def show(st: State, week: str, as_json: bool) -> None:
         ]
         data["workers"] = [
             {
-                "run": f.run_id,
-                "who": f.who,
-                "sent": f.sent,
-                "first_sent_at": f.first.isoformat() if f.first else None,
-                "last_sent_at": f.last.isoformat() if f.last else None,
-                "rate_per_second": round(f.rate, 1) if f.rate else None,
+                "run": r.run_id,
+                "who": r.who,
+                "sent": r.counts["sent"],
+                "failed": r.counts["failed"],
+                "in_doubt": r.counts["in_doubt"],
+                "first_sent_at": r.first_sent_at.isoformat() if r.first_sent_at else None,
+                "last_sent_at": r.last_sent_at.isoformat() if r.last_sent_at else None,
+                "rate_per_second": round(r.rate, 1) if r.rate else None,
             }
-            for f in ledger.by_run(session, edition.id)
+            for r in reports.detail(session, edition).runs
         ]
     if as_json:
         print_json(data)
