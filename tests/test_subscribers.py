@@ -164,8 +164,11 @@ def test_import_reports_bad_rows_by_line_and_imports_the_rest(project: Project) 
     result = project.run("subscribers", "import", "list.csv")
     assert result.exit_code == 1
     assert "ignored columns: Company" in result.stdout
-    assert "line 3: 'not-an-address' is not a valid email address" in result.stderr
-    assert "line 6: skipped: bob@example.com appears again (first on line 5)" in result.stderr
+    assert "list.csv: line 3: 'not-an-address' is not a valid email address" in result.stderr
+    assert (
+        "list.csv: line 6: skipped: bob@example.com appears again (first on line 5)"
+        in result.stderr
+    )
     assert "line 7: '(empty)' is not a valid email address" in result.stderr
     assert (
         "imported 2 of 5 rows (2 active); 0 already subscribed, 0 opted out by the file, "

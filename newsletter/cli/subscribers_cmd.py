@@ -77,20 +77,20 @@ def import_(st: State, file: Path, mapping: str, dry_run: bool, as_json: bool) -
     if as_json:
         print_json({"dry_run": dry_run, **report.as_dict()})
     else:
-        _show_report(report, dry_run)
+        _show_report(report, dry_run, file)
     if report.errors:
         raise SystemExit(1)
 
 
-def _show_report(report: imports.ImportReport, dry_run: bool) -> None:
+def _show_report(report: imports.ImportReport, dry_run: bool, file: Path) -> None:
     say(f"{'dry run: ' if dry_run else ''}the file looks like {report.kind}")
     say("columns: " + ", ".join(f"{escape(c)} → {f}" for c, f in report.mapping))
     if report.ignored_columns:
         say(f"ignored columns: {escape(', '.join(report.ignored_columns))}")
     for line, reason in report.skipped[:SHOWN_REFUSALS]:
-        warn(f"line {line}: skipped: {reason}")
+        warn(f"{file}: line {line}: skipped: {reason}")
     for line, reason in report.errors[:SHOWN_REFUSALS]:
-        err_console.print(f"[red]line {line}:[/red] {escape(reason)}")
+        err_console.print(f"[red]{escape(str(file))}: line {line}:[/red] {escape(reason)}")
     hidden = len(report.skipped) + len(report.errors) - 2 * SHOWN_REFUSALS
     if len(report.errors) > SHOWN_REFUSALS or len(report.skipped) > SHOWN_REFUSALS:
         warn(f"{max(hidden, 0)} more lines not shown (use --json for all)")
