@@ -288,7 +288,9 @@ def test_end_to_end_a_slot_one_minute_ahead_fills_the_outbox_once(project: Proje
     proc = start_run(project)
     deadline = time.monotonic() + 150
     status: dict[str, object] = {}
-    while len(outbox_files(project, week)) < 5 and time.monotonic() < deadline:
+    # The runner stays up after the send: look until both are seen (a slot a few seconds
+    # away can fill the outbox between two looks at the status).
+    while (not status or len(outbox_files(project, week)) < 5) and time.monotonic() < deadline:
         if not status:
             result = project.run("status", "--json")
             if result.exit_code == 0 and json.loads(result.stdout)["runners"]:
