@@ -95,22 +95,6 @@ Record = Callable[[SendResult], None]
 returns once the result is on record, before the provider starts the next message."""
 
 
-def one_by_one(
-    messages: Sequence[Message],
-    send: Callable[[Message], SendResult],
-    record: Record | None,
-) -> list[SendResult]:
-    """A sequential provider's batch: each message sent and reported before the next (a
-    failure of the whole call raised by ``send`` stops the batch there)."""
-    results = []
-    for message in messages:
-        result = send(message)
-        if record is not None:
-            record(result)
-        results.append(result)
-    return results
-
-
 class Provider(Protocol):
     """An email provider adapter."""
 

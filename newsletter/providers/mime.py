@@ -10,16 +10,41 @@ helpers. Tests parse every message back with the standard library's parser.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from email.header import Header
 from email.utils import formatdate
 from functools import lru_cache
 
-from newsletter.providers.base import Message, MessageError, mailbox
+from newsletter.providers.base import Message, MessageError, Record, SendResult, mailbox
 
 CRLF = "\r\n"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Headers the message's own fields set; the same names in ``Message.headers`` are ignored.
 _OWN = {"from", "to", "subject", "date", "reply-to", "mime-version", "content-type"}
+
+
+def one_by_one(
+    messages: Sequence[Message],
+    send: Callable[[Message, bytes], SendResult],
+    record: Record | None,
+) -> list[SendResult]:
+    """A sequential provider's batch (outbox, SMTP, SES): each message built (one Date for
+    the batch), sent and reported through ``record`` before the next. A message that cannot
+    be built fails alone, for good; a failure of the whole call raised by ``send`` stops the
+    batch there."""
+    date = formatdate(usegmt=True)
+    results = []
+    for message in messages:
+        try:
+            data = message_bytes(message, date)
+        except MessageError as exc:
+            result = SendResult(message.delivery_id, error=str(exc), permanent=True)
+        else:
+            result = send(message, data)
+        if record is not None:
+            record(result)
+        results.append(result)
+    return results
 
 
 def message_bytes(message: Message, date: str | None = None) -> bytes:

@@ -11,12 +11,11 @@ import os
 import tempfile
 from collections.abc import Sequence
 from datetime import timedelta
-from email.utils import formatdate
 from pathlib import Path
 
 from newsletter.config import Settings
-from newsletter.providers.base import Message, MessageError, Record, SendResult
-from newsletter.providers.mime import message_bytes
+from newsletter.providers.base import Message, Record, SendResult
+from newsletter.providers.mime import one_by_one
 
 
 class OutboxProvider:
@@ -44,22 +43,16 @@ class OutboxProvider:
     def send_batch(
         self, messages: Sequence[Message], batch_key: str, record: Record | None = None
     ) -> list[SendResult]:
-        date = formatdate(usegmt=True)
-        results = []
-        for message in messages:
-            target = self.path(message)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                data = message_bytes(message, date)
-            except MessageError as exc:
-                results.append(SendResult(message.delivery_id, error=str(exc), permanent=True))
-                continue
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".eml")
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, target)
-            results.append(SendResult(message.delivery_id, provider_message_id=str(target)))
-        return results
+        return one_by_one(messages, self._write, record)
+
+    def _write(self, message: Message, data: bytes) -> SendResult:
+        target = self.path(message)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".eml")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+        return SendResult(message.delivery_id, provider_message_id=str(target))
 
     def check(self) -> str:
         """The folder must be writable."""

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from email.utils import formatdate
 from typing import Any
 
 from newsletter.config import Settings
 from newsletter.errors import ConfigError, ProviderError
-from newsletter.providers.base import Message, MessageError, Record, SendResult, one_by_one
-from newsletter.providers.mime import message_bytes
+from newsletter.providers.base import Message, Record, SendResult
+from newsletter.providers.mime import one_by_one
 
 THROTTLED = {
     "TooManyRequestsException",
@@ -61,10 +60,9 @@ class SesProvider:
     def send_batch(
         self, messages: Sequence[Message], batch_key: str, record: Record | None = None
     ) -> list[SendResult]:
-        date = formatdate(usegmt=True)
-        return one_by_one(messages, lambda m: self._send_one(m, date), record)
+        return one_by_one(messages, self._send_one, record)
 
-    def _send_one(self, m: Message, date: str) -> SendResult:
+    def _send_one(self, m: Message, raw: bytes) -> SendResult:
         from botocore.exceptions import (
             BotoCoreError,
             ClientError,
@@ -72,10 +70,6 @@ class SesProvider:
             NoCredentialsError,
         )
 
-        try:
-            raw = message_bytes(m, date)
-        except MessageError as exc:
-            return SendResult(m.delivery_id, error=str(exc), permanent=True)
         if len(raw) > MAX_BYTES:
             return SendResult(
                 m.delivery_id, error=f"ses: the message is {len(raw):,} bytes (10 MB at most)"

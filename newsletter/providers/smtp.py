@@ -21,13 +21,12 @@ import ssl
 import threading
 from collections.abc import Sequence
 from datetime import timedelta
-from email.utils import formatdate
 from urllib.parse import unquote, urlsplit
 
 from newsletter.config import Settings
 from newsletter.errors import ConfigError, ProviderError
-from newsletter.providers.base import Message, MessageError, Record, SendResult, one_by_one
-from newsletter.providers.mime import message_bytes
+from newsletter.providers.base import Message, Record, SendResult
+from newsletter.providers.mime import one_by_one
 
 TLS_MODES = ("starttls", "tls", "none")
 SUPPRESSED_CODES = {550, 551, 553}
@@ -139,14 +138,9 @@ class SmtpProvider:
     def send_batch(
         self, messages: Sequence[Message], batch_key: str, record: Record | None = None
     ) -> list[SendResult]:
-        date = formatdate(usegmt=True)
-        return one_by_one(messages, lambda m: self._send_one(m, date), record)
+        return one_by_one(messages, self._send_one, record)
 
-    def _send_one(self, m: Message, date: str) -> SendResult:
-        try:
-            data = message_bytes(m, date)
-        except MessageError as exc:
-            return SendResult(m.delivery_id, error=str(exc), permanent=True)
+    def _send_one(self, m: Message, data: bytes) -> SendResult:
         options = [] if m.to.isascii() else ["SMTPUTF8"]
         for fresh in (False, True):
             conn = self._connection()
