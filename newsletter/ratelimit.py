@@ -22,13 +22,13 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from newsletter import db, runners
-from newsletter.models import RateBucket
+from newsletter.models import RateBucket, utcnow
 
 
 class SharedBucket:
@@ -76,10 +76,12 @@ class SharedBucket:
         """The limit's row exists (no credit at first), whoever creates it first. Being a
         write, it also takes SQLite's write lock first, so the read that follows is
         serialized too."""
-        values = {"name": self.name, "next_at": runners.clock(session)}
-        dialect = session.get_bind().dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        session.execute(insert(RateBucket).values(**values).on_conflict_do_nothing())
+        if session.get_bind().dialect.name == "postgresql":  # the database's clock, in place
+            pg = pg_insert(RateBucket).values(name=self.name, next_at=func.now())
+            session.execute(pg.on_conflict_do_nothing())
+        else:
+            lite = sqlite_insert(RateBucket).values(name=self.name, next_at=utcnow())
+            session.execute(lite.on_conflict_do_nothing())
 
 
 def _wait(seconds: float, stop: threading.Event | None) -> bool:
