@@ -11,7 +11,6 @@ and takes them over under the fate rules, so no claim is left behind.
 
 from __future__ import annotations
 
-import gc
 import logging
 import random
 import threading
@@ -25,7 +24,7 @@ from datetime import timedelta
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from newsletter import db, editions, fate, ledger, runners
+from newsletter import db, editions, fate, ledger, memory, runners
 from newsletter.config import Settings
 from newsletter.errors import DatabaseError, InputError, NewsletterError, ProviderError
 from newsletter.ledger import Batch, EditionLedger, Holding
@@ -122,36 +121,34 @@ def send_week(
             )
         _await_edition(factory, week, wait_for_edition, stop)
     edition, created = editions.open_edition(factory, settings, week, tip_ref=tip_ref)
-    # What exists now (modules, the rendered edition) lives as long as the send: keep it out
-    # of the collector's passes, which otherwise walk it again and again as batches come and go.
-    gc.freeze()
-    owned = provider is None
-    provider = provider or make_provider(settings)
-    started = time.monotonic()
-    shared = _Shared(threading.Event())  # our own: a failure here must not stop the caller
-    grace = float(settings.provider.lease_seconds)
-    run_id: str | None = None
-    try:
-        with db.transaction(factory) as session:
-            run_id = runners.start(session, "send", edition_id=edition.id)
-        book = EditionLedger(
-            factory, edition.id, edition.week, run_id, SuppressionList.from_settings(settings)
-        )
-        lost = DatabaseError("this sender could not write its heartbeat: stopped its sends")
-        with (
-            runners.Heartbeat(factory, run_id, grace / 5, grace / 2, lambda: shared.fail(lost)),
-            _relay(stop, shared.stop),
-        ):
-            run = _Run(settings, provider, edition, tokens, shared, progress, sleep, book)
-            run.execute(resend_in_doubt)
-    except BaseException as exc:  # the database failed under us: report, never raise
-        shared.fail(exc)
-    finally:
-        if run_id is not None:
-            _end_run(factory, run_id)
-        if owned:
-            provider.close()
-    report = _report(factory, edition, created, shared, time.monotonic() - started, grace)
+    with memory.frozen():  # what exists now lives as long as the send
+        owned = provider is None
+        provider = provider or make_provider(settings)
+        started = time.monotonic()
+        shared = _Shared(threading.Event())  # our own: a failure here must not stop the caller
+        grace = float(settings.provider.lease_seconds)
+        run_id: str | None = None
+        try:
+            with db.transaction(factory) as session:
+                run_id = runners.start(session, "send", edition_id=edition.id)
+            book = EditionLedger(
+                factory, edition.id, edition.week, run_id, SuppressionList.from_settings(settings)
+            )
+            lost = DatabaseError("this sender could not write its heartbeat: stopped its sends")
+            with (
+                runners.Heartbeat(factory, run_id, grace / 5, grace / 2, lambda: shared.fail(lost)),
+                _relay(stop, shared.stop),
+            ):
+                run = _Run(settings, provider, edition, tokens, shared, progress, sleep, book)
+                run.execute(resend_in_doubt)
+        except BaseException as exc:  # the database failed under us: report, never raise
+            shared.fail(exc)
+        finally:
+            if run_id is not None:
+                _end_run(factory, run_id)
+            if owned:
+                provider.close()
+        report = _report(factory, edition, created, shared, time.monotonic() - started, grace)
     _log_outcome(report, shared)
     return report
 

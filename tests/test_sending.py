@@ -27,7 +27,7 @@ from newsletter.ratelimit import SharedBucket
 from newsletter.sending import send_week
 from newsletter.tokens import UNSUBSCRIBE, Tokens
 from newsletter.weeks import IsoWeek
-from tests.conftest import TEST_SECRET, Project, tip_text
+from tests.conftest import TEST_SECRET, Project, queue_and_subscribe, tip_text
 
 WEEK = "2026-W48"
 
@@ -488,3 +488,21 @@ def test_kill_9_at_random_moments_then_rerun_sends_everyone_exactly_once(project
     assert sorted(received) == sorted(addresses), "nobody skipped"
     assert all(len(v) == 1 for v in received.values()), "one file per subscriber"
     assert statuses(project) == {"sent": 400}
+
+
+def test_a_send_in_a_long_lived_process_leaves_nothing_frozen(project: Project) -> None:
+    """A send keeps what it holds out of the collector's passes while it runs, and gives it
+    back after: a runner that sends every week must not keep each week's garbage for ever."""
+    import gc
+
+    assert gc.get_freeze_count() == 0
+    queue_and_subscribe(project, 3)
+    assert project.run("send", "--yes").exit_code == 0
+    assert gc.get_freeze_count() == 0, "the send undid its freeze"
+    gc.freeze()  # a process that froze first (the web app): a send inside it adds nothing
+    try:
+        frozen = gc.get_freeze_count()
+        assert project.run("send", "--yes").exit_code == 0  # the same edition: nothing left
+        assert gc.get_freeze_count() <= frozen, "it froze nothing more (some frozen objects died)"
+    finally:
+        gc.unfreeze()

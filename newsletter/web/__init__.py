@@ -3,7 +3,6 @@ the operator's dashboard (``/admin``, ``/metrics``)."""
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,7 +16,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from newsletter import db, health
+from newsletter import db, health, memory
 from newsletter.config import Settings
 from newsletter.mailqueue import MailSender
 from newsletter.models import utcnow
@@ -94,16 +93,13 @@ def create_app(settings: Settings, engine: Engine, **webhook_options: Any) -> St
         # The transactional-mail sender lives as long as the app: started with it, and
         # stopped (finishing the email in flight) when the server shuts down.
         ctx.mailer.start()
-        # What exists at start (modules, templates, the engine) lives as long as the process:
-        # kept out of the collector's full passes, which otherwise cost a page ~80 ms every
-        # few dozen requests (bench/dashboard.py's p99).
-        gc.freeze()
-        try:
-            yield
-        finally:
-            dashboard.close()
-            ctx.mailer.stop()
-            gc.unfreeze()
+        # What exists at start (modules, templates, the engine) lives as long as the process.
+        with memory.frozen():
+            try:
+                yield
+            finally:
+                dashboard.close()
+                ctx.mailer.stop()
 
     app = Starlette(
         routes=routes,
